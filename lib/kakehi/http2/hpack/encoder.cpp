@@ -1,0 +1,212 @@
+// HPACK encoder (RFC 7541 §6, §7.1): representation choice per field and the dynamic table
+// index. Dynamic entries are found through two chained hash indexes ((name, value) and name)
+// whose chains run from newest to oldest, so evicted entries need no unlinking: a walk stops
+// at the first sequence number older than the table's oldest entry.
+#include "kakehi/http2/hpack/encoder.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+
+#include "kakehi/http2/hpack/detail/hash.hpp"
+#include "kakehi/http2/hpack/huffman.hpp"
+#include "kakehi/http2/hpack/integer.hpp"
+#include "kakehi/http2/hpack/static_table.hpp"
+
+namespace kakehi::http2::hpack {
+namespace {
+
+// Static indexes of names the policy treats specially (docs/hpack.md "Encoder policy").
+constexpr std::array<bool, kStaticTableSize + 1> make_flags(std::initializer_list<int> idx) {
+  std::array<bool, kStaticTableSize + 1> f{};
+  for (int i : idx) f[static_cast<std::size_t>(i)] = true;
+  return f;
+}
+// authorization (23), proxy-authorization (49): always never-indexed.
+constexpr auto kSensitive = make_flags({23, 49});
+constexpr std::uint32_t kCookie = 32;
+// Values that rarely repeat: :path, age, content-length, content-range, date, etag, expires,
+// if-modified-since, if-none-match, last-modified, location, set-cookie.
+constexpr auto kVolatile = make_flags({4, 21, 28, 30, 33, 34, 36, 40, 41, 44, 46, 55});
+
+struct Link {
+  std::uint64_t hash_n;
+  std::uint64_t hash_nv;
+  std::uint64_t next_n;  // seq + 1 of the next older entry in the same bucket, 0 = none
+  std::uint64_t next_nv;
+};
+
+std::uint32_t pow2_at_least(std::uint32_t n) {
+  std::uint32_t c = 1;
+  while (c < n) c <<= 1;
+  return c;
+}
+
+}  // namespace
+
+struct Encoder::Impl {
+  explicit Impl(const EncoderOptions& o)
+      : table(o.max_table_size),
+        links(std::make_unique<Link[]>(table.ring_mask() + 1)),
+        bucket_mask(pow2_at_least((table.ring_mask() + 1) * 2) - 1),
+        heads_n(std::make_unique<std::uint64_t[]>(bucket_mask + 1)),
+        heads_nv(std::make_unique<std::uint64_t[]>(bucket_mask + 1)) {}
+
+  DynamicTable table;
+  std::unique_ptr<Link[]> links;
+  std::uint32_t bucket_mask;
+  std::unique_ptr<std::uint64_t[]> heads_n;
+  std::unique_ptr<std::uint64_t[]> heads_nv;
+  bool update_pending = false;
+  std::uint32_t update_min = 0;
+  std::uint32_t update_final = 0;
+
+  // Newest live entry with this (name, value), as a full HPACK index; 0 if none.
+  std::uint32_t find_nv(std::string_view name, std::string_view value, std::uint64_t h) const {
+    const std::uint64_t first = table.first_seq();
+    for (std::uint64_t s1 = heads_nv[h & bucket_mask]; s1 > first;
+         s1 = links[(s1 - 1) & table.ring_mask()].next_nv) {
+      const std::uint64_t s = s1 - 1;
+      if (links[s & table.ring_mask()].hash_nv != h) continue;
+      const auto e = table.by_seq(s);
+      if (e.name == name && e.value == value)
+        return kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
+    }
+    return 0;
+  }
+
+  std::uint32_t find_n(std::string_view name, std::uint64_t h) const {
+    const std::uint64_t first = table.first_seq();
+    for (std::uint64_t s1 = heads_n[h & bucket_mask]; s1 > first;
+         s1 = links[(s1 - 1) & table.ring_mask()].next_n) {
+      const std::uint64_t s = s1 - 1;
+      if (links[s & table.ring_mask()].hash_n != h) continue;
+      if (table.by_seq(s).name == name)
+        return kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
+    }
+    return 0;
+  }
+
+  void insert(std::string_view name, std::string_view value, std::uint64_t hn, std::uint64_t hnv) {
+    const std::uint64_t s = table.next_seq();
+    if (!table.insert(name, value)) return;
+    Link& l = links[s & table.ring_mask()];
+    l = {hn, hnv, heads_n[hn & bucket_mask], heads_nv[hnv & bucket_mask]};
+    heads_n[hn & bucket_mask] = s + 1;
+    heads_nv[hnv & bucket_mask] = s + 1;
+  }
+};
+
+namespace {
+
+std::byte* write_string(std::string_view s, HuffmanPolicy policy, std::byte* w) {
+  if (policy != HuffmanPolicy::Never) {
+    const std::size_t hlen = huffman::encoded_length(s);
+    if (policy == HuffmanPolicy::Always || hlen < s.size()) {
+      w += integer::encode(static_cast<std::uint32_t>(hlen), 7, 0x80, w);
+      return w + huffman::encode(s, w);
+    }
+  }
+  w += integer::encode(static_cast<std::uint32_t>(s.size()), 7, 0x00, w);
+  if (!s.empty()) std::memcpy(w, s.data(), s.size());
+  return w + s.size();
+}
+
+std::size_t field_bound(const HeaderField& f, HuffmanPolicy policy) {
+  const std::size_t k = policy == HuffmanPolicy::Always ? 4 : 1;  // Huffman: <= 30 bits/byte
+  return k * (f.name.size() + f.value.size()) + 3 * integer::kMaxEncodedLength;
+}
+
+}  // namespace
+
+Encoder::Encoder(const EncoderOptions& options)
+    : options_(options), impl_(std::make_unique<Impl>(options)) {}
+Encoder::~Encoder() = default;
+Encoder::Encoder(Encoder&&) noexcept = default;
+Encoder& Encoder::operator=(Encoder&&) noexcept = default;
+
+const DynamicTable& Encoder::table() const noexcept { return impl_->table; }
+
+void Encoder::set_peer_max_table_size(std::uint32_t size) {
+  const std::uint32_t eff = std::min(size, options_.max_table_size);
+  impl_->update_min = impl_->update_pending ? std::min(impl_->update_min, eff) : eff;
+  impl_->update_final = eff;
+  impl_->update_pending = true;
+}
+
+namespace {
+std::byte* write_updates(Encoder::Impl& impl, std::byte* w) {  // §4.2, §6.3
+  if (!impl.update_pending) return w;
+  impl.update_pending = false;
+  if (impl.update_min < impl.table.max_size() && impl.update_min < impl.update_final) {
+    w += integer::encode(impl.update_min, 5, 0x20, w);
+    impl.table.set_max_size(impl.update_min);
+  }
+  if (impl.update_final != impl.table.max_size()) {
+    w += integer::encode(impl.update_final, 5, 0x20, w);
+    impl.table.set_max_size(impl.update_final);
+  }
+  return w;
+}
+}  // namespace
+
+void Encoder::begin_block(std::vector<std::byte>& out) {
+  const std::size_t old = out.size();
+  out.resize(old + 2 * integer::kMaxEncodedLength);
+  std::byte* w = write_updates(*impl_, out.data() + old);
+  out.resize(static_cast<std::size_t>(w - out.data()));
+}
+
+namespace {
+std::byte* encode_one(Encoder::Impl& impl, const EncoderOptions& opt, const HeaderField& f,
+                      std::byte* w) {
+  const std::uint64_t hn = detail::hash_bytes(f.name);
+  const StaticMatch sm = find_static(f.name, f.value, hn);
+  const bool sensitive = f.never_indexed || kSensitive[sm.index] ||
+                         (sm.index == kCookie && f.value.size() < opt.cookie_never_index_below);
+  std::uint64_t hnv = 0;
+  if (!sensitive) {
+    if (sm.exact) return w + integer::encode(sm.index, 7, 0x80, w);  // §6.1
+    hnv = detail::hash_bytes(f.value, hn);
+    if (const std::uint32_t i = impl.find_nv(f.name, f.value, hnv))
+      return w + integer::encode(i, 7, 0x80, w);
+  }
+  const std::uint32_t name_index = sm.index ? sm.index : impl.find_n(f.name, hn);
+  const std::uint64_t entry = f.name.size() + f.value.size() + kEntryOverhead;
+  const std::uint32_t max_entry =
+      opt.max_indexed_entry_size ? opt.max_indexed_entry_size : impl.table.max_size() / 2;
+  const bool add =
+      !sensitive && entry <= max_entry && (opt.index_volatile_fields || !kVolatile[sm.index]);
+  if (sensitive) {
+    w += integer::encode(name_index, 4, 0x10, w);  // §6.2.3 never indexed
+  } else if (add) {
+    w += integer::encode(name_index, 6, 0x40, w);  // §6.2.1 incremental indexing
+  } else {
+    w += integer::encode(name_index, 4, 0x00, w);  // §6.2.2 without indexing
+  }
+  if (name_index == 0) w = write_string(f.name, opt.huffman, w);
+  w = write_string(f.value, opt.huffman, w);
+  if (add) impl.insert(f.name, f.value, hn, hnv);
+  return w;
+}
+}  // namespace
+
+void Encoder::encode_field(const HeaderField& field, std::vector<std::byte>& out) {
+  const std::size_t old = out.size();
+  out.resize(old + field_bound(field, options_.huffman));
+  std::byte* w = encode_one(*impl_, options_, field, out.data() + old);
+  out.resize(static_cast<std::size_t>(w - out.data()));
+}
+
+void Encoder::encode(std::span<const HeaderField> fields, std::vector<std::byte>& out) {
+  std::size_t bound = 2 * integer::kMaxEncodedLength;
+  for (const auto& f : fields) bound += field_bound(f, options_.huffman);
+  const std::size_t old = out.size();
+  out.resize(old + bound);
+  std::byte* w = write_updates(*impl_, out.data() + old);
+  for (const auto& f : fields) w = encode_one(*impl_, options_, f, w);
+  out.resize(static_cast<std::size_t>(w - out.data()));
+}
+
+}  // namespace kakehi::http2::hpack
