@@ -19,9 +19,9 @@ class Slice;
 
 /// Counters a pool keeps for metrics and tests.
 struct PoolStats {
-  uint64_t acquired = 0;         ///< buffers taken by writers (`acquire`)
-  uint64_t acquire_failures = 0; ///< `acquire` found the free list empty
-  uint64_t adopted = 0;          ///< buffers filled by the kernel and handed to the app
+  uint64_t acquired = 0;          ///< buffers taken by writers (`acquire`)
+  uint64_t acquire_failures = 0;  ///< `acquire` found the free list empty
+  uint64_t adopted = 0;           ///< buffers filled by the kernel and handed to the app
 };
 
 class BufferPool {
@@ -112,9 +112,7 @@ class Slice {
   uint32_t size() const noexcept { return len_; }
   const std::byte* data() const noexcept { return pool_ ? pool_->data(id_) + off_ : nullptr; }
   std::span<const std::byte> bytes() const noexcept { return {data(), len_}; }
-  std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(data()), len_};
-  }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), len_}; }
   /// Bytes after the end of this slice up to the end of its buffer.
   uint32_t tailroom() const noexcept { return pool_ ? pool_->buffer_size() - off_ - len_ : 0; }
   bool unique() const noexcept { return pool_ && pool_->use_count(id_) == 1; }

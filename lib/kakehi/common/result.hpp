@@ -32,7 +32,7 @@ class [[nodiscard]] Result {
   using error_type = E;
 
   template <class U = T>
-    requires std::is_constructible_v<T, U&&>
+  requires std::is_constructible_v<T, U&&>
   constexpr Result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}  // NOLINT
   template <class G>
   constexpr Result(Unexpected<G> e)  // NOLINT

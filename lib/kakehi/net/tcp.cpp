@@ -1,0 +1,316 @@
+// TcpStream / TcpListener: multishot recv and accept state machines, write resubmission.
+#include "kakehi/net/tcp.hpp"
+
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace kakehi::net {
+namespace detail {
+
+RecvState::RecvState(Worker* w, int f) : Completion{&on_cqe}, worker(w), fd(f) {
+  on_buffers = &on_buffers_back;
+}
+
+void RecvState::arm() {
+  io_uring_sqe* s = worker->ring().sqe(this);
+  io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = runtime::ProvidedBuffers::kGroup;
+  armed = true;
+}
+
+void RecvState::on_buffers_back(runtime::BufferWaiter* w) {
+  auto* st = static_cast<RecvState*>(w);
+  if (!st->armed && !st->eof && st->error == 0 && !st->closing) st->arm();
+}
+
+void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
+  auto* st = static_cast<RecvState*>(c);
+  if (flags & IORING_CQE_F_BUFFER) {
+    auto id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    buffer::Slice s = st->worker->buffers().take(id, res > 0 ? static_cast<uint32_t>(res) : 0);
+    if (res > 0 && !st->orphan) st->queue.push(std::move(s));
+  }
+  if (!(flags & IORING_CQE_F_MORE)) {  // the multishot recv has ended
+    st->armed = false;
+    if (st->orphan) {
+      delete st;
+      return;
+    }
+    if (res == 0) {
+      st->eof = true;
+    } else if (res == -ENOBUFS) {
+      st->worker->buffers().wait_for_buffers(*st);  // re-armed by the next refill
+    } else if (res == -ECANCELED) {
+      if (st->closing) st->error = ECANCELED;
+      st->pausing = false;
+    } else if (res < 0) {
+      st->error = -res;
+    }
+  } else if (st->queue.size() >= st->worker->options().max_queued_recv && !st->pausing) {
+    // The reader is behind: stop taking buffers for this connection until it catches up.
+    st->pausing = true;
+    st->worker->ring().cancel(st);
+  }
+  if (st->waiter && st->readable()) std::exchange(st->waiter, {}).resume();
+}
+
+}  // namespace detail
+
+TcpStream::TcpStream(Worker& w, int fd)
+    : worker_(&w), fd_(fd), recv_(new detail::RecvState(&w, fd)) {}
+
+TcpStream::TcpStream(TcpStream&& o) noexcept
+    : worker_(o.worker_), fd_(std::exchange(o.fd_, -1)), recv_(std::exchange(o.recv_, nullptr)) {}
+
+TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
+  if (this != &o) {
+    release();
+    worker_ = o.worker_;
+    fd_ = std::exchange(o.fd_, -1);
+    recv_ = std::exchange(o.recv_, nullptr);
+  }
+  return *this;
+}
+
+TcpStream::~TcpStream() { release(); }
+
+void TcpStream::release() noexcept {
+  if (recv_) {
+    if (recv_->armed) {  // the kernel still points at it: cancel, free on the last CQE
+      recv_->orphan = true;
+      recv_->queue.clear();
+      worker_->ring().cancel(recv_);
+    } else {
+      delete recv_;
+    }
+    recv_ = nullptr;
+  }
+  if (fd_ >= 0) ::close(fd_);  // error paths only; the normal path is co_await close()
+  fd_ = -1;
+}
+
+runtime::Task<Result<TcpStream, Errno>> TcpStream::connect(Worker& w, const Address& to) {
+  Address addr = to;  // lives in this frame until the connect completes
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) co_return Unexpected(errno);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int r = co_await runtime::connect(w.ring(), fd, addr.sockaddr_ptr(), addr.size());
+  if (r < 0) {
+    ::close(fd);
+    co_return Unexpected(-r);
+  }
+  co_return TcpStream(w, fd);
+}
+
+runtime::Task<Result<void, Errno>> TcpStream::shutdown_write() {
+  int r = co_await runtime::shutdown(worker_->ring(), fd_, SHUT_WR);
+  if (r < 0) co_return Unexpected(-r);
+  co_return Result<void, Errno>{};
+}
+
+runtime::Task<void> TcpStream::close() {
+  if (fd_ < 0) co_return;
+  detail::RecvState* st = recv_;
+  st->closing = true;
+  if (st->armed) {
+    worker_->ring().cancel(st);  // the reader resumes with ECANCELED from the last CQE
+  } else {
+    st->unlink();  // parked for buffers
+    st->error = ECANCELED;
+    if (st->waiter) worker_->post(std::exchange(st->waiter, {}));
+  }
+  int fd = std::exchange(fd_, -1);
+  co_await runtime::close(worker_->ring(), fd);
+}
+
+// ---- writes ----
+
+TcpStream::WriteAwaiter TcpStream::write_all(buffer::BufferChain& chain) {
+  WriteAwaiter a{{&WriteAwaiter::on_cqe}, this, &chain, {}};
+  return a;
+}
+
+TcpStream::WriteAwaiter TcpStream::write_all(std::span<const std::byte> data) {
+  WriteAwaiter a{{&WriteAwaiter::on_cqe}, this, nullptr, data};
+  return a;
+}
+
+void TcpStream::WriteAwaiter::submit() {
+  runtime::Ring& ring = s->worker_->ring();
+  const size_t zc_min = s->worker_->options().send_zc_threshold;
+  io_uring_sqe* sqe = ring.sqe(this);
+  if (chain) {
+    msg = msghdr{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = chain->fill_iovecs(iov);
+    zero_copy = chain->size() >= zc_min;
+    if (zero_copy)
+      io_uring_prep_sendmsg_zc(sqe, s->fd_, &msg, MSG_NOSIGNAL);
+    else
+      io_uring_prep_sendmsg(sqe, s->fd_, &msg, MSG_NOSIGNAL);
+  } else {
+    size_t left = flat.size() - flat_done;
+    zero_copy = left >= zc_min;
+    if (zero_copy)
+      io_uring_prep_send_zc(sqe, s->fd_, flat.data() + flat_done, left, MSG_NOSIGNAL, 0);
+    else
+      io_uring_prep_send(sqe, s->fd_, flat.data() + flat_done, left, MSG_NOSIGNAL);
+  }
+  auto& stats = s->worker_->stats();
+  ++stats.sends;
+  if (zero_copy) ++stats.zc_sends;
+}
+
+void TcpStream::WriteAwaiter::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
+  auto* w = static_cast<WriteAwaiter*>(c);
+  if (!(flags & IORING_CQE_F_NOTIF)) {
+    w->last = res;
+    // SEND_ZC: the pages stay referenced until the notification; keep the slices until then.
+    if (flags & IORING_CQE_F_MORE) return;
+  }
+  if (w->last < 0) {
+    w->error = -w->last;
+  } else if (w->last == 0) {
+    w->error = EPIPE;  // the kernel accepted nothing: don't spin
+  } else if (w->chain) {
+    w->chain->consume(static_cast<size_t>(w->last));
+  } else {
+    w->flat_done += static_cast<size_t>(w->last);
+  }
+  bool done = w->chain ? w->chain->empty() : w->flat_done == w->flat.size();
+  if (w->error || done) {
+    w->waiter.resume();
+    return;
+  }
+  w->submit();  // short write: send the rest without waking the writer
+}
+
+// ---- listener ----
+
+struct TcpListener::AcceptState : runtime::Completion {
+  Worker* worker;
+  int fd;
+  bool armed = false;
+  bool closing = false;
+  bool orphan = false;
+  Errno error = 0;
+  std::deque<int> ready;
+  std::coroutine_handle<> waiter;
+
+  AcceptState(Worker* w, int f) : Completion{&on_cqe}, worker(w), fd(f) {}
+  void arm() {
+    io_uring_prep_multishot_accept(worker->ring().sqe(this), fd, nullptr, nullptr, SOCK_CLOEXEC);
+    armed = true;
+  }
+  static void on_cqe(runtime::Completion* c, int res, uint32_t flags) {
+    auto* st = static_cast<AcceptState*>(c);
+    if (res >= 0) {
+      if (st->orphan)
+        ::close(res);
+      else
+        st->ready.push_back(res);
+    }
+    if (!(flags & IORING_CQE_F_MORE)) {
+      st->armed = false;
+      if (st->orphan) {
+        delete st;
+        return;
+      }
+      if (res < 0) st->error = st->closing ? ECANCELED : -res;
+    }
+    if (st->waiter && (!st->ready.empty() || st->error)) std::exchange(st->waiter, {}).resume();
+  }
+  ~AcceptState() {
+    for (int f : ready) ::close(f);
+  }
+};
+
+bool TcpListener::AcceptAwaiter::await_ready() const noexcept {
+  return !st->ready.empty() || st->error;
+}
+void TcpListener::AcceptAwaiter::await_suspend(std::coroutine_handle<> h) {
+  st->waiter = h;
+  if (!st->armed && !st->closing) st->arm();
+}
+Result<TcpStream, Errno> TcpListener::AcceptAwaiter::await_resume() {
+  if (!st->ready.empty()) {
+    int fd = st->ready.front();
+    st->ready.pop_front();
+    return TcpStream(*st->worker, fd);
+  }
+  Errno e = st->error;
+  if (!st->closing) st->error = 0;  // transient (EMFILE...): the next accept re-arms
+  return Unexpected(e);
+}
+
+Result<TcpListener, Errno> TcpListener::bind(Worker& w, const Address& at, ListenOptions o) {
+  int fd = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Unexpected(errno);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (o.reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // inherited by accepted sockets
+  if (::bind(fd, at.sockaddr_ptr(), at.size()) < 0 || ::listen(fd, o.backlog) < 0) {
+    int e = errno;
+    ::close(fd);
+    return Unexpected(e);
+  }
+  return TcpListener(w, fd);
+}
+
+TcpListener::TcpListener(Worker& w, int fd)
+    : worker_(&w), fd_(fd), accept_(new AcceptState(&w, fd)) {}
+
+TcpListener::TcpListener(TcpListener&& o) noexcept
+    : worker_(o.worker_),
+      fd_(std::exchange(o.fd_, -1)),
+      accept_(std::exchange(o.accept_, nullptr)) {}
+
+TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
+  if (this != &o) {
+    release();
+    worker_ = o.worker_;
+    fd_ = std::exchange(o.fd_, -1);
+    accept_ = std::exchange(o.accept_, nullptr);
+  }
+  return *this;
+}
+
+TcpListener::~TcpListener() { release(); }
+
+void TcpListener::release() noexcept {
+  close();
+  if (!accept_) return;
+  if (accept_->armed)
+    accept_->orphan = true;  // freed on the kernel's last CQE
+  else
+    delete accept_;
+  accept_ = nullptr;
+}
+
+void TcpListener::close() {
+  if (accept_ && !accept_->closing) {
+    accept_->closing = true;
+    if (accept_->armed) {
+      accept_->worker->ring().cancel(accept_);  // a waiter resumes with ECANCELED
+    } else {
+      accept_->error = ECANCELED;
+      if (accept_->waiter) worker_->post(std::exchange(accept_->waiter, {}));
+    }
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Address TcpListener::local_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  return Address::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace kakehi::net

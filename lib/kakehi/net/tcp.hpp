@@ -1,0 +1,196 @@
+// TcpStream and TcpListener on a worker's ring. A stream reads with one multishot recv into the
+// worker's provided-buffer ring: received bytes arrive as Slices (no copy), queued until the
+// reader takes them; past `max_queued_recv` unread buffers the recv is cancelled (back-pressure)
+// and re-armed when the reader catches up; -ENOBUFS parks it until the ring is refilled. An idle
+// stream holds no buffer. Writes are vectored sendmsg of slices (SEND_ZC past the worker's
+// threshold), resubmitted on short writes inside the completion, without resuming the writer.
+// The recv/accept state lives apart from the stream so that destroying a stream with an armed
+// recv only cancels it: the state is freed when the kernel's last CQE for it arrives.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <span>
+
+#include "kakehi/buffer/chain.hpp"
+#include "kakehi/common/result.hpp"
+#include "kakehi/net/address.hpp"
+#include "kakehi/runtime/ops.hpp"
+#include "kakehi/runtime/task.hpp"
+#include "kakehi/runtime/worker.hpp"
+
+namespace kakehi::net {
+
+using runtime::Worker;
+/// I/O errors are positive errno values.
+using Errno = int;
+
+namespace detail {
+
+// A small FIFO of slices that keeps its storage (no allocation in steady state).
+class SliceQueue {
+ public:
+  bool empty() const noexcept { return head_ == items_.size(); }
+  size_t size() const noexcept { return items_.size() - head_; }
+  void push(buffer::Slice s) { items_.push_back(std::move(s)); }
+  buffer::Slice pop() {
+    buffer::Slice s = std::move(items_[head_++]);
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+    return s;
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<buffer::Slice> items_;
+  size_t head_ = 0;
+};
+
+struct RecvState : runtime::Completion, runtime::BufferWaiter {
+  Worker* worker;
+  int fd;
+  bool armed = false;    // a multishot recv is in flight
+  bool pausing = false;  // cancelled for back-pressure
+  bool closing = false;  // cancelled by close(): wake the reader with ECANCELED
+  bool orphan = false;   // the stream is gone: free on the last CQE
+  bool eof = false;
+  Errno error = 0;
+  SliceQueue queue;
+  std::coroutine_handle<> waiter;
+
+  RecvState(Worker* w, int f);
+  static void on_cqe(runtime::Completion* c, int res, uint32_t flags);
+  static void on_buffers_back(runtime::BufferWaiter* w);
+  void arm();
+  bool readable() const noexcept { return !queue.empty() || eof || error != 0; }
+  static void* operator new(size_t n) { return runtime::FramePool::allocate(n); }
+  static void operator delete(void* p, size_t n) noexcept { runtime::FramePool::deallocate(p, n); }
+};
+
+}  // namespace detail
+
+class TcpStream {
+ public:
+  TcpStream() = default;
+  /// Adopts a connected socket `fd` on worker `w`.
+  TcpStream(Worker& w, int fd);
+  TcpStream(TcpStream&& o) noexcept;
+  TcpStream& operator=(TcpStream&& o) noexcept;
+  ~TcpStream();
+
+  /// Connects to `to` (non-blocking, via the ring).
+  static runtime::Task<Result<TcpStream, Errno>> connect(Worker& w, const Address& to);
+
+  bool is_open() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_; }
+  /// Received-but-unread bytes queued for this stream (buffers).
+  size_t queued_buffers() const noexcept { return recv_ ? recv_->queue.size() : 0; }
+
+  struct RecvAwaiter {
+    detail::RecvState* st;
+    bool await_ready() const noexcept { return st->readable(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      st->waiter = h;
+      if (!st->armed && !st->linked()) st->arm();
+    }
+    /// The next received bytes; an empty slice at end of stream; -errno on failure
+    /// (ECANCELED after close()).
+    Result<buffer::Slice, Errno> await_resume() {
+      if (!st->queue.empty()) return st->queue.pop();
+      if (st->error) return Unexpected(st->error);
+      return buffer::Slice{};
+    }
+  };
+  /// Waits for received bytes (see RecvAwaiter::await_resume).
+  RecvAwaiter recv() noexcept { return RecvAwaiter{recv_}; }
+
+  struct WriteAwaiter : runtime::Completion {
+    TcpStream* s;
+    buffer::BufferChain* chain;
+    std::span<const std::byte> flat;  // used when chain == nullptr
+    size_t flat_done = 0;
+    bool zero_copy = false;
+    bool wait_notif = false;
+    int last = 0;
+    Errno error = 0;
+    std::coroutine_handle<> waiter;
+    static constexpr size_t kMaxIov = 64;
+    iovec iov[kMaxIov];
+    msghdr msg{};
+
+    static void on_cqe(runtime::Completion* c, int res, uint32_t flags);
+    void submit();
+    bool await_ready() const noexcept { return chain ? chain->empty() : flat.empty(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      waiter = h;
+      submit();
+    }
+    /// Success once every byte was accepted by the kernel; -errno otherwise.
+    Result<void, Errno> await_resume() const {
+      if (error) return Unexpected(error);
+      return {};
+    }
+  };
+  /// Sends every byte of `chain` (slices are released as they are sent).
+  WriteAwaiter write_all(buffer::BufferChain& chain);
+  /// Sends every byte of `data` (the caller keeps it alive until the await returns).
+  WriteAwaiter write_all(std::span<const std::byte> data);
+
+  /// Half-close: no more writes (FIN), reading goes on.
+  runtime::Task<Result<void, Errno>> shutdown_write();
+  /// Cancels a pending recv (its reader resumes with ECANCELED) and closes the socket.
+  runtime::Task<void> close();
+
+ private:
+  void release() noexcept;
+  Worker* worker_ = nullptr;
+  int fd_ = -1;
+  detail::RecvState* recv_ = nullptr;
+};
+
+struct ListenOptions {
+  int backlog = 4096;
+  bool reuse_port = false;  ///< SO_REUSEPORT: one listener per worker on the same address
+};
+
+/// A listening socket with one multishot accept.
+class TcpListener {
+ public:
+  /// Binds and listens. Fails with errno (EADDRINUSE, EACCES...).
+  static Result<TcpListener, Errno> bind(Worker& w, const Address& at, ListenOptions o = {});
+  TcpListener(TcpListener&& o) noexcept;
+  TcpListener& operator=(TcpListener&& o) noexcept;
+  ~TcpListener();
+
+  Address local_address() const;
+  int fd() const noexcept { return fd_; }
+
+  struct AcceptState;
+  struct AcceptAwaiter {
+    AcceptState* st;
+    bool await_ready() const noexcept;
+    void await_suspend(std::coroutine_handle<> h);
+    /// A connected stream, or -errno (ECANCELED after close()).
+    Result<TcpStream, Errno> await_resume();
+  };
+  AcceptAwaiter accept() noexcept { return AcceptAwaiter{accept_}; }
+  /// Stops accepting: a pending accept resumes with ECANCELED; the socket is closed.
+  void close();
+
+ private:
+  TcpListener(Worker& w, int fd);
+  void release() noexcept;
+  Worker* worker_ = nullptr;
+  int fd_ = -1;
+  AcceptState* accept_ = nullptr;
+};
+
+}  // namespace kakehi::net

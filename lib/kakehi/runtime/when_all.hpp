@@ -1,0 +1,132 @@
+// when_all: runs several tasks concurrently on the current worker and resumes the awaiter when
+// the last one finishes. Results come back in argument order; if any child threw, the first
+// exception is rethrown after all children have finished (no child outlives the call).
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "kakehi/runtime/task.hpp"
+
+namespace kakehi::runtime {
+namespace detail {
+
+struct WhenAllState {
+  size_t pending;
+  std::coroutine_handle<> parent;
+  std::exception_ptr error;
+};
+
+// A child coroutine: awaits one task, stores its result, and the last child resumes the parent.
+struct WhenAllChild {
+  struct promise_type : PromiseBase {
+    WhenAllState* state = nullptr;
+    WhenAllChild get_return_object() noexcept {
+      return WhenAllChild{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    struct Final {
+      bool await_ready() noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        WhenAllState* s = h.promise().state;
+        h.destroy();
+        return --s->pending == 0 ? s->parent : std::noop_coroutine();
+      }
+      void await_resume() noexcept {}
+    };
+    Final final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept {
+      if (!state->error) state->error = std::current_exception();
+    }
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+template <class T, class Slot>
+WhenAllChild when_all_child(Task<T> t, Slot* slot) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+  } else {
+    slot->emplace(co_await std::move(t));
+  }
+}
+
+struct WhenAllAwaiter {
+  WhenAllState& state;
+  std::vector<WhenAllChild>& children;
+  bool await_ready() const noexcept { return children.empty(); }
+  void await_suspend(std::coroutine_handle<> parent) noexcept {
+    state.parent = parent;
+    // Start every child; the last one to finish resumes the parent. Children that complete
+    // synchronously just decrement the counter.
+    for (auto& c : children) {
+      c.h.promise().state = &state;
+      c.h.resume();
+    }
+  }
+  void await_resume() const {
+    if (state.error) std::rethrow_exception(state.error);
+  }
+};
+
+}  // namespace detail
+
+/// Runs all `tasks` concurrently; returns their values in order.
+template <class T>
+Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all(
+    std::vector<Task<T>> tasks) {
+  using Slot = std::optional<std::conditional_t<std::is_void_v<T>, int, T>>;
+  std::vector<Slot> slots(tasks.size());
+  std::vector<detail::WhenAllChild> children;
+  children.reserve(tasks.size());
+  // pending counts children plus one for the parent's own start-up pass.
+  detail::WhenAllState state{tasks.size() + 1, {}, {}};
+  for (size_t i = 0; i < tasks.size(); ++i)
+    children.push_back(detail::when_all_child(std::move(tasks[i]), &slots[i]));
+  if (!children.empty()) {
+    struct StartAll : detail::WhenAllAwaiter {
+      bool await_suspend(std::coroutine_handle<> parent) noexcept {
+        detail::WhenAllAwaiter::await_suspend(parent);
+        return --state.pending != 0;  // all finished synchronously: don't suspend
+      }
+    };
+    co_await StartAll{{state, children}};
+  } else if (state.error) {
+    std::rethrow_exception(state.error);
+  }
+  if (state.error) std::rethrow_exception(state.error);
+  if constexpr (!std::is_void_v<T>) {
+    std::vector<T> out;
+    out.reserve(slots.size());
+    for (auto& s : slots) out.push_back(std::move(*s));
+    co_return out;
+  }
+}
+
+/// Runs two or more non-void tasks concurrently; returns a tuple of their values.
+template <class... Ts>
+requires(sizeof...(Ts) > 0 &&
+         (!std::is_void_v<Ts> && ...)) Task<std::tuple<Ts...>> when_all(Task<Ts>... tasks) {
+  std::tuple<std::optional<Ts>...> slots;
+  detail::WhenAllState state{sizeof...(Ts) + 1, {}, {}};
+  std::vector<detail::WhenAllChild> children;
+  children.reserve(sizeof...(Ts));
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    (children.push_back(detail::when_all_child(std::move(tasks), &std::get<I>(slots))), ...);
+  }
+  (std::index_sequence_for<Ts...>{});
+  struct StartAll : detail::WhenAllAwaiter {
+    bool await_suspend(std::coroutine_handle<> parent) noexcept {
+      detail::WhenAllAwaiter::await_suspend(parent);
+      return --state.pending != 0;
+    }
+  };
+  co_await StartAll{{state, children}};
+  if (state.error) std::rethrow_exception(state.error);
+  co_return std::apply([](auto&... s) { return std::tuple<Ts...>(std::move(*s)...); }, slots);
+}
+
+}  // namespace kakehi::runtime

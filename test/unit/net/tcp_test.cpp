@@ -1,0 +1,305 @@
+// TcpStream / TcpListener on real loopback sockets: an echo server with 1,000 concurrent
+// clients exchanging checksummed random payloads of 1 B–1 MiB; pool exhaustion with more
+// connections than buffers; cancellation of a pending recv by close(); SEND_ZC of 64 MiB;
+// idle connections hold no buffer.
+#include "kakehi/net/tcp.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "kakehi/runtime/mailbox.hpp"
+#include "kakehi/runtime/when_all.hpp"
+
+using namespace kakehi;
+using namespace kakehi::runtime;
+using kakehi::net::Address;
+using kakehi::net::TcpListener;
+using kakehi::net::TcpStream;
+
+namespace {
+
+uint64_t fnv1a(uint64_t h, std::span<const std::byte> bytes) {
+  for (std::byte b : bytes) h = (h ^ static_cast<uint64_t>(b)) * 0x100000001b3ull;
+  return h;
+}
+constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ull;
+
+Task<void> echo_session(TcpStream s) {
+  buffer::BufferChain out;
+  for (;;) {
+    auto r = co_await s.recv();
+    if (!r || r->empty()) break;
+    out.append(std::move(*r));
+    if (!(co_await s.write_all(out))) break;
+  }
+  co_await s.close();
+}
+
+Task<void> accept_loop(Worker& w, TcpListener& l) {
+  for (;;) {
+    auto s = co_await l.accept();
+    if (!s) break;
+    w.spawn(echo_session(std::move(*s)));
+  }
+}
+
+struct ServerReport {
+  uint64_t enobufs = 0;
+  uint64_t frames_live_after = 0;
+};
+
+// An echo server on its own worker thread, stopped through a mailbox.
+class EchoServer {
+ public:
+  explicit EchoServer(WorkerOptions opts) {
+    std::promise<Address> bound;
+    auto addr = bound.get_future();
+    thread_ = std::thread([this, opts, &bound] {
+      {
+        Worker w(opts);
+        Mailbox<int> stop(w);
+        stop_ = &stop;
+        auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+        REQUIRE(l.has_value());
+        bound.set_value(l->local_address());
+        w.spawn(accept_loop(w, *l));
+        w.block_on([](Mailbox<int>& m) -> Task<void> { co_await m.receive(); }(stop));
+        l->close();
+        report_.enobufs = w.buffers().stats().enobufs;
+        stop_ = nullptr;
+      }  // Worker teardown cancels and drains the sessions still open; the pool asserts that
+         // every buffer came back.
+      report_.frames_live_after = FramePool::stats().live;
+    });
+    address_ = addr.get();
+  }
+  ~EchoServer() { stop(); }
+  ServerReport stop() {
+    if (thread_.joinable()) {
+      while (!stop_) std::this_thread::yield();
+      stop_.load()->push(1);
+      thread_.join();
+    }
+    return report_;
+  }
+  Address address() const { return address_; }
+
+ private:
+  std::thread thread_;
+  std::atomic<Mailbox<int>*> stop_{nullptr};
+  Address address_;
+  ServerReport report_;
+};
+
+struct ClientResult {
+  bool ok = false;
+  size_t received = 0;
+  uint64_t hash = 0;
+};
+
+Task<size_t> send_half(TcpStream& s, std::span<const std::byte> data) {
+  auto r = co_await s.write_all(data);
+  if (!r) co_return 0;
+  auto sh = co_await s.shutdown_write();
+  co_return sh ? data.size() : 0;
+}
+
+Task<std::pair<size_t, uint64_t>> read_all(TcpStream& s) {
+  size_t n = 0;
+  uint64_t h = kFnvBasis;
+  for (;;) {
+    auto r = co_await s.recv();
+    if (!r || r->empty()) break;
+    n += r->size();
+    h = fnv1a(h, r->bytes());
+  }
+  co_return std::pair{n, h};
+}
+
+Task<ClientResult> echo_client(Worker& w, Address to, std::span<const std::byte> payload) {
+  ClientResult res;
+  auto s = co_await TcpStream::connect(w, to);
+  if (!s) co_return res;
+  auto [sent, got] = co_await when_all(send_half(*s, payload), read_all(*s));
+  co_await s->close();
+  res.ok = sent == payload.size();
+  res.received = got.first;
+  res.hash = got.second;
+  co_return res;
+}
+
+std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
+  std::vector<std::byte> v(n);
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t x = rng();
+    for (size_t j = 0; j < 8 && i + j < n; ++j) v[i + j] = static_cast<std::byte>(x >> (8 * j));
+  }
+  return v;
+}
+
+// Runs `count` concurrent clients with log-uniform payload sizes in [1, max_len]; checks that
+// every byte came back, in order.
+void run_echo_clients(const Address& to, int count, size_t max_len, uint64_t seed) {
+  const auto data = random_bytes(max_len, seed);
+  std::mt19937_64 rng(seed + 1);
+  std::uniform_real_distribution<double> logu(0.0, std::log(static_cast<double>(max_len)));
+  std::vector<std::span<const std::byte>> payloads;
+  for (int i = 0; i < count; ++i) {
+    size_t len = i == 0 ? 1 : i == 1 ? max_len : static_cast<size_t>(std::exp(logu(rng)));
+    len = std::clamp<size_t>(len, 1, max_len);
+    size_t off = rng() % (max_len - len + 1);
+    payloads.emplace_back(data.data() + off, len);
+  }
+  Worker client;
+  std::vector<Task<ClientResult>> tasks;
+  for (auto p : payloads) tasks.push_back(echo_client(client, to, p));
+  auto results = client.block_on(when_all(std::move(tasks)));
+  int failures = 0;
+  size_t total = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    total += payloads[i].size();
+    bool good = results[i].ok && results[i].received == payloads[i].size() &&
+                results[i].hash == fnv1a(kFnvBasis, payloads[i]);
+    if (!good) ++failures;
+  }
+  CHECK(failures == 0);
+  MESSAGE(count << " connections echoed " << total << " bytes each way");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "echo: 1,000 concurrent connections, payloads of 1 B to 1 MiB, nothing lost or reordered") {
+  EchoServer server(WorkerOptions{});
+  run_echo_clients(server.address(), 1000, 1 << 20, 42);
+  ServerReport r = server.stop();
+  CHECK(r.frames_live_after == 0);  // every session's frame was freed
+}
+
+TEST_CASE("pool exhaustion: more connections than buffers, all data still delivered") {
+  WorkerOptions o;
+  o.buffer_count = 8;  // 8 buffers of 4 KiB for 64 connections
+  o.buffer_size = 4096;
+  o.write_reserve = 0;
+  o.max_queued_recv = 2;
+  EchoServer server(o);
+  run_echo_clients(server.address(), 64, 256 * 1024, 7);
+  ServerReport r = server.stop();
+  CHECK(r.enobufs > 0);  // the ring did run dry, and the loop recovered
+  CHECK(r.frames_live_after == 0);
+}
+
+TEST_CASE("closing a connection cancels its pending recv; the reader sees ECANCELED") {
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  int reader_error = 0;
+  w.block_on([](Worker& wk, TcpListener& lst, int& err) -> Task<void> {
+    auto client = co_await TcpStream::connect(wk, lst.local_address());
+    REQUIRE(client);
+    auto server = co_await lst.accept();
+    REQUIRE(server);
+    auto read_one = [](TcpStream& s, int& e) -> Task<void> {
+      auto r = co_await s.recv();  // the client never sends: this stays pending
+      e = r ? -1 : r.error();
+    };
+    auto close_later = [](TcpStream& s) -> Task<void> {
+      co_await sleep_for(10'000'000);
+      co_await s.close();
+    };
+    std::vector<Task<void>> both;
+    both.push_back(read_one(*server, err));
+    both.push_back(close_later(*server));
+    co_await when_all(std::move(both));
+    co_await client->close();
+  }(w, *l, reader_error));
+  CHECK(reader_error == ECANCELED);
+  CHECK(w.pool().in_use() == w.buffers().kernel_owned());  // no slice left behind
+}
+
+TEST_CASE("a stream destroyed with its recv armed leaves nothing dangling") {
+  const uint64_t frames = FramePool::stats().live;
+  {
+    Worker w;
+    auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+    REQUIRE(l);
+    w.block_on([](Worker& wk, TcpListener& lst) -> Task<void> {
+      auto client = co_await TcpStream::connect(wk, lst.local_address());
+      auto server = co_await lst.accept();
+      // Arm the server's recv by waiting briefly with a timer racing it, then drop the stream.
+      auto peek = [](TcpStream& s) -> Task<void> {
+        auto r = co_await s.recv();
+        CHECK(r);
+      };
+      std::vector<Task<void>> ts;
+      ts.push_back(peek(*server));
+      ts.push_back([](TcpStream& c) -> Task<void> {
+        co_await sleep_for(5'000'000);
+        const char msg[] = "x";
+        co_await c.write_all(std::as_bytes(std::span(msg, 1)));
+      }(*client));
+      co_await when_all(std::move(ts));
+      // The recv is still armed (multishot): destroy the stream without close().
+      *server = TcpStream();
+      co_await sleep_for(5'000'000);  // the cancel's last CQE frees the orphaned state
+      co_await client->close();
+    }(w, *l));
+  }
+  CHECK(FramePool::stats().live == frames);
+}
+
+TEST_CASE("idle connections hold no buffer") {
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  w.block_on([](Worker& wk, TcpListener& lst) -> Task<void> {
+    std::vector<TcpStream> clients, servers;
+    std::vector<Task<void>> readers;
+    for (int i = 0; i < 200; ++i) {
+      auto c = co_await TcpStream::connect(wk, lst.local_address());
+      REQUIRE(c);
+      clients.push_back(std::move(*c));
+      auto s = co_await lst.accept();
+      REQUIRE(s);
+      servers.push_back(std::move(*s));
+    }
+    // Arm a recv on every server stream, then let the loop idle a little.
+    for (auto& s : servers) {
+      wk.spawn([](TcpStream& st) -> Task<void> { co_await st.recv(); }(s));
+    }
+    co_await sleep_for(20'000'000);
+    CHECK(wk.pool().in_use() == wk.buffers().kernel_owned());  // only the kernel's ring holds any
+    for (auto& s : servers) co_await s.close();
+    for (auto& c : clients) co_await c.close();
+    co_await sleep_for(5'000'000);
+  }(w, *l));
+  CHECK(w.live_tasks() == 0);
+}
+
+TEST_CASE("SEND_ZC of a 64 MiB payload arrives intact") {
+  const auto payload = random_bytes(64u << 20, 99);
+  const uint64_t expected = fnv1a(kFnvBasis, payload);
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  const uint64_t zc_before = w.stats().zc_sends;
+  auto got = w.block_on([](Worker& wk, TcpListener& lst,
+                           std::span<const std::byte> data) -> Task<std::pair<size_t, uint64_t>> {
+    auto client = co_await TcpStream::connect(wk, lst.local_address());
+    auto server = co_await lst.accept();
+    auto [sent, received] = co_await when_all(send_half(*server, data), read_all(*client));
+    CHECK(sent == data.size());
+    co_await server->close();
+    co_await client->close();
+    co_return received;
+  }(w, *l, payload));
+  CHECK(got.first == payload.size());
+  CHECK(got.second == expected);
+  CHECK(w.stats().zc_sends > zc_before);  // the large write did go through SEND_ZC
+}
