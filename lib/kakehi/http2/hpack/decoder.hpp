@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 
@@ -34,15 +35,18 @@ struct BlockInfo {
   std::uint32_t header_list_size = 0;  ///< name + value + 32 per field
 };
 
-/// A non-owning reference to a callable `void(const HeaderField&)`.
+/// A non-owning reference to a callable `void(const HeaderField&)`. It may refer to a
+/// temporary: the reference is only used during the decode() call it is passed to.
 class FieldSink {
  public:
   template <class F>
   requires(!std::same_as<std::remove_cvref_t<F>, FieldSink> &&
-           std::invocable<F&, const HeaderField&>) FieldSink(F& f)
+           std::invocable<std::remove_reference_t<F>&, const HeaderField&>) FieldSink(F&& f)
   noexcept  // NOLINT: implicit on purpose
-      : obj_(static_cast<void*>(&f)),
-        fn_([](void* o, const HeaderField& h) { (*static_cast<F*>(o))(h); }) {}
+      : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        fn_([](void* o, const HeaderField& h) {
+          (*static_cast<std::remove_reference_t<F>*>(o))(h);
+        }) {}
   void operator()(const HeaderField& h) const { fn_(obj_, h); }
 
  private:
