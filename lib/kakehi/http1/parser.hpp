@@ -27,6 +27,7 @@ struct Limits {
                                           ///< bounds a chunk-size line and the trailer section
   uint32_t max_header_count = 100;        ///< 431 beyond (fields in the head, or in trailers)
   uint64_t max_body = std::numeric_limits<uint64_t>::max();  ///< 413 beyond
+  bool require_host = true;  ///< HTTP/1.1 request without Host → MissingHost (RFC 9112 §3.2)
 };
 
 enum class Event : uint8_t {

@@ -27,6 +27,7 @@ struct Run {
   std::vector<Msg> msgs;
   Outcome error = Outcome::Ok;
   size_t leftover = 0;  ///< bytes never consumed
+  std::string rest;     ///< those bytes
   bool ok() const { return error == Outcome::Ok; }
 };
 
@@ -106,6 +107,7 @@ Run run(Parser& p, std::string_view input, size_t piece = 0, bool eof = false) {
     }
   }
   r.leftover = buf.size();
+  r.rest = buf;
   return r;
 }
 

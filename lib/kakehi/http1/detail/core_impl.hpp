@@ -68,12 +68,10 @@ Step Core<R>::feed(std::string_view in) {
     case Phase::Idle:
       break;
   }
+  // RFC 9112 §2.2: ignore empty lines received before the start line (also between responses).
   uint32_t skipped = 0;
-  if constexpr (R) {
-    // RFC 9112 §2.2: ignore empty lines received before the request-line.
-    while (in.size() - skipped >= 2 && in[skipped] == '\r' && in[skipped + 1] == '\n') skipped += 2;
-    if (in.size() - skipped == 1 && in[skipped] == '\r') return Step{Event::NeedMore, skipped};
-  }
+  while (in.size() - skipped >= 2 && in[skipped] == '\r' && in[skipped + 1] == '\n') skipped += 2;
+  if (in.size() - skipped == 1 && in[skipped] == '\r') return Step{Event::NeedMore, skipped};
   if (in.size() == skipped) return Step{Event::NeedMore, skipped};
   start_message();
   return feed_head(in.substr(skipped), skipped);
@@ -101,6 +99,18 @@ Step Core<R>::feed_head(std::string_view in, uint32_t skipped) {
   return Step{Event::Head, skipped + static_cast<uint32_t>(n)};
 }
 
+/// Beast scans a quoted chunk extension past the end of its line and then waits for a closing
+/// quote. A complete chunk-size line with a non-zero size can only be waiting for that reason:
+/// refuse it now instead of at the header limit (llhttp case "Unbalanced chunk extensions").
+inline bool unterminated_chunk_ext(std::string_view in) noexcept {
+  if (in.starts_with("\r\n")) in.remove_prefix(2);
+  size_t eol = in.find("\r\n");
+  if (eol == std::string_view::npos) return false;
+  size_t digits = in.find_first_not_of("0123456789abcdefABCDEF");
+  if (digits == 0) return false;  // Beast will reject the size itself
+  return in.substr(0, digits).find_first_not_of('0') != std::string_view::npos;
+}
+
 template <bool R>
 Step Core<R>::feed_body(std::string_view in) {
   if (in.empty()) return Step{};
@@ -118,6 +128,7 @@ Step Core<R>::feed_body(std::string_view in) {
   if (ec == bhttp::error::need_more) {
     // A chunk-size line or trailer section longer than a head is refused like a head.
     if (in.size() >= limits_.max_header_bytes) return fail(Outcome::HeaderTooLarge);
+    if (n == 0 && unterminated_chunk_ext(in)) return fail(Outcome::BadChunk);
     return Step{Event::NeedMore, n};
   }
   if (ec) return fail(map_beast_error(ec, seen_cl_, seen_te_, R));
@@ -263,7 +274,7 @@ Outcome Core<R>::finish_head() {
     fr = {R ? BodyKind::None : BodyKind::Close, 0};
   info_.keep_alive = beast_->keep_alive();
   if constexpr (R) {
-    if (msg_.version == 11 && !seen_host_) return Outcome::MissingHost;
+    if (limits_.require_host && msg_.version == 11 && !seen_host_) return Outcome::MissingHost;
     if (!target_authority_.empty()) {
       if (seen_host_ && !http::iequals(host_, target_authority_)) return Outcome::HostMismatch;
       msg_.authority = target_authority_;
