@@ -179,9 +179,6 @@ Result<void, H2FieldError> from_h2_fields(std::span<const Field> in, bool end_st
       return Unexpected(H2FieldError::UnknownPseudo);
     if (!r) return r;
   }
-  bool connect = method == "CONNECT";
-  if (method.empty() || (!connect && (scheme.empty() || path.empty())))
-    return Unexpected(H2FieldError::MissingPseudo);
   std::string_view host;
   size_t cookie_at = SIZE_MAX;
   for (; i < in.size(); ++i) {
@@ -189,6 +186,9 @@ Result<void, H2FieldError> from_h2_fields(std::span<const Field> in, bool end_st
     auto r = take_regular(in[i], out.fields, out.storage, host, cookie_at);
     if (!r) return r;
   }
+  bool connect = method == "CONNECT";
+  if (method.empty() || (!connect && (scheme.empty() || path.empty())))
+    return Unexpected(H2FieldError::MissingPseudo);
   if (host.data() && authority.data() && host != authority)
     return Unexpected(H2FieldError::HostMismatch);
   out.method = method;
