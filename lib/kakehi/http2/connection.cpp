@@ -133,6 +133,8 @@ Result<void, FrameError> Connection::on_frame(const FrameHeader& h,
   if (r.is_error()) {
     const FrameError& e = r.error();
     if (e.is_connection_error()) return Unexpected(e);
+    // §6.4: no RST_STREAM for an idle stream; §5.4.1 lets us widen it to the connection.
+    if (is_idle(e.stream_id)) return Unexpected(connection_error(e.code, e.reason));
     return stream_fail(e.stream_id, e.code, e.reason);
   }
   const Frame& f = r.value();

@@ -564,3 +564,23 @@ TEST_CASE("§6.5.2 peer MAX_FRAME_SIZE bounds our DATA and header frames") {
   CHECK(out[1].type() == FrameType::Continuation);
   CHECK(out[1].h.flags == flag::kEndHeaders);
 }
+
+TEST_CASE("§6.3/§6.9 stream-scoped frame errors: RST on a known stream, GOAWAY on an idle one") {
+  SUBCASE("PRIORITY of the wrong length on an open stream → RST_STREAM FRAME_SIZE_ERROR") {
+    Server s;
+    s.feed(s.request(1, post_request(), false));
+    s.feed(raw_frame(0x2, 0, 1, hex("00000000")));
+    s.expect_rst(1, H2Error::FrameSizeError);
+  }
+  SUBCASE("WINDOW_UPDATE of 0 on an open stream → RST_STREAM PROTOCOL_ERROR") {
+    Server s;
+    s.feed(s.request(1, post_request(), false));
+    s.feed(raw_frame(0x8, 0, 1, hex("00000000")));
+    s.expect_rst(1, H2Error::ProtocolError);
+  }
+  SUBCASE("the same on an idle stream → connection error (§6.4: never RST an idle stream)") {
+    Server s;
+    s.feed(raw_frame(0x2, 0, 9, hex("00000000")));
+    s.expect_goaway(H2Error::FrameSizeError);
+  }
+}
