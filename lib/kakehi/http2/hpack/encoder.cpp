@@ -33,11 +33,12 @@ constexpr std::uint32_t kCookie = 32;
 constexpr auto kVolatile = make_flags({4, 21, 28, 34, 40, 41, 46, 55});
 
 struct Link {
-  std::uint64_t hash_n;
-  std::uint64_t hash_nv;
-  std::uint64_t next_n;  // seq + 1 of the next older entry in the same bucket, 0 = none
-  std::uint64_t next_nv;
+  std::uint64_t hash;  // of the name
+  std::uint64_t next;  // seq + 1 of the next older entry in the same bucket, 0 = none
 };
+
+// Longest chain walk per lookup: bounds the work for huge tables full of one name.
+constexpr int kMaxChainWalk = 64;
 
 std::uint32_t pow2_at_least(std::uint32_t n) {
   std::uint32_t c = 1;
@@ -52,8 +53,7 @@ struct Encoder::Impl {
       : table(o.max_table_size),
         links(std::make_unique<Link[]>(table.ring_mask() + 1)),
         bucket_mask(pow2_at_least((table.ring_mask() + 1) * 2) - 1),
-        heads_n(std::make_unique<std::uint64_t[]>(bucket_mask + 1)),
-        heads_nv(std::make_unique<std::uint64_t[]>(bucket_mask + 1)) {
+        heads(std::make_unique<std::uint64_t[]>(bucket_mask + 1)) {
     if (o.max_table_size < peer_max) {  // our cap is below the default: announce it
       update_pending = true;
       update_min = update_final = o.max_table_size;
@@ -63,8 +63,7 @@ struct Encoder::Impl {
   DynamicTable table;
   std::unique_ptr<Link[]> links;
   std::uint32_t bucket_mask;
-  std::unique_ptr<std::uint64_t[]> heads_n;
-  std::unique_ptr<std::uint64_t[]> heads_nv;
+  std::unique_ptr<std::uint64_t[]> heads;  // per bucket: seq + 1 of the newest entry, 0 = none
   // Pending dynamic table size updates; `peer_max` is the maximum size the peer's decoder
   // currently uses (4096 until we signal otherwise, RFC 9113 §6.5.2 initial value).
   bool update_pending = false;
@@ -72,39 +71,39 @@ struct Encoder::Impl {
   std::uint32_t update_final = 0;
   std::uint32_t peer_max = 4096;
 
-  // Newest live entry with this (name, value), as a full HPACK index; 0 if none.
-  std::uint32_t find_nv(std::string_view name, std::string_view value, std::uint64_t h) const {
+  struct Match {
+    std::uint32_t name_index = 0;   // newest entry with the name (full HPACK index), 0 = none
+    std::uint32_t exact_index = 0;  // newest entry with the name and the value, 0 = none
+  };
+
+  // Walks the name's bucket from the newest entry; stops at the first evicted one.
+  Match find(std::string_view name, std::string_view value, std::uint64_t h) const {
+    Match m;
     const std::uint64_t first = table.first_seq();
-    for (std::uint64_t s1 = heads_nv[h & bucket_mask]; s1 > first;
-         s1 = links[(s1 - 1) & table.ring_mask()].next_nv) {
+    const std::uint32_t mask = table.ring_mask();
+    std::uint64_t s1 = heads[h & bucket_mask];
+    for (int steps = 0; s1 > first && steps < kMaxChainWalk; ++steps) {
       const std::uint64_t s = s1 - 1;
-      if (links[s & table.ring_mask()].hash_nv != h) continue;
+      const Link& l = links[s & mask];
+      s1 = l.next;
+      if (l.hash != h) continue;
       const auto e = table.by_seq(s);
-      if (e.name == name && e.value == value)
-        return kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
+      if (e.name != name) continue;
+      const auto index = kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
+      if (m.name_index == 0) m.name_index = index;
+      if (e.value == value) {
+        m.exact_index = index;
+        break;
+      }
     }
-    return 0;
+    return m;
   }
 
-  std::uint32_t find_n(std::string_view name, std::uint64_t h) const {
-    const std::uint64_t first = table.first_seq();
-    for (std::uint64_t s1 = heads_n[h & bucket_mask]; s1 > first;
-         s1 = links[(s1 - 1) & table.ring_mask()].next_n) {
-      const std::uint64_t s = s1 - 1;
-      if (links[s & table.ring_mask()].hash_n != h) continue;
-      if (table.by_seq(s).name == name)
-        return kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
-    }
-    return 0;
-  }
-
-  void insert(std::string_view name, std::string_view value, std::uint64_t hn, std::uint64_t hnv) {
+  void insert(std::string_view name, std::string_view value, std::uint64_t h) {
     const std::uint64_t s = table.next_seq();
     if (!table.insert(name, value)) return;
-    Link& l = links[s & table.ring_mask()];
-    l = {hn, hnv, heads_n[hn & bucket_mask], heads_nv[hnv & bucket_mask]};
-    heads_n[hn & bucket_mask] = s + 1;
-    heads_nv[hnv & bucket_mask] = s + 1;
+    links[s & table.ring_mask()] = {h, heads[h & bucket_mask]};
+    heads[h & bucket_mask] = s + 1;
   }
 };
 
@@ -174,14 +173,11 @@ std::byte* encode_one(Encoder::Impl& impl, const EncoderOptions& opt, const Head
   const StaticMatch sm = find_static(f.name, f.value, hn);
   const bool sensitive = f.never_indexed || kSensitive[sm.index] ||
                          (sm.index == kCookie && f.value.size() < opt.cookie_never_index_below);
-  std::uint64_t hnv = 0;
-  if (!sensitive) {
-    if (sm.exact) return w + integer::encode(sm.index, 7, 0x80, w);  // §6.1
-    hnv = detail::hash_bytes(f.value, hn);
-    if (const std::uint32_t i = impl.find_nv(f.name, f.value, hnv))
-      return w + integer::encode(i, 7, 0x80, w);
-  }
-  const std::uint32_t name_index = sm.index ? sm.index : impl.find_n(f.name, hn);
+  if (!sensitive && sm.exact) return w + integer::encode(sm.index, 7, 0x80, w);  // §6.1
+  Encoder::Impl::Match dm;
+  if (!sensitive || sm.index == 0) dm = impl.find(f.name, f.value, hn);
+  if (!sensitive && dm.exact_index) return w + integer::encode(dm.exact_index, 7, 0x80, w);
+  const std::uint32_t name_index = sm.index ? sm.index : dm.name_index;
   const std::uint64_t entry = f.name.size() + f.value.size() + kEntryOverhead;
   const std::uint32_t max_entry =
       opt.max_indexed_entry_size ? opt.max_indexed_entry_size : impl.table.max_size() / 2;
@@ -196,7 +192,7 @@ std::byte* encode_one(Encoder::Impl& impl, const EncoderOptions& opt, const Head
   }
   if (name_index == 0) w = write_string(f.name, opt.huffman, w);
   w = write_string(f.value, opt.huffman, w);
-  if (add) impl.insert(f.name, f.value, hn, hnv);
+  if (add) impl.insert(f.name, f.value, hn);
   return w;
 }
 }  // namespace

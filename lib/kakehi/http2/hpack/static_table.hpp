@@ -103,6 +103,13 @@ constexpr std::array<std::uint8_t, kStaticSlots> make_static_index() {
   return slots;
 }
 inline constexpr auto kStaticIndex = make_static_index();
+
+constexpr std::array<std::uint64_t, kStaticTableSize> make_static_hashes() {
+  std::array<std::uint64_t, kStaticTableSize> h{};
+  for (std::uint32_t i = 0; i < kStaticTableSize; ++i) h[i] = hash_bytes(kStaticTable[i].name);
+  return h;
+}
+inline constexpr auto kStaticNameHash = make_static_hashes();
 }  // namespace detail
 
 /// Finds `name` (whose hash_bytes() is `name_hash`) and, among its entries, `value`.
@@ -112,7 +119,8 @@ constexpr StaticMatch find_static(std::string_view name, std::string_view value,
   for (;; s = (s + 1) & (detail::kStaticSlots - 1)) {
     const std::uint32_t idx = detail::kStaticIndex[s];
     if (idx == 0) return {};
-    if (kStaticTable[idx - 1].name != name) continue;
+    if (detail::kStaticNameHash[idx - 1] != name_hash || kStaticTable[idx - 1].name != name)
+      continue;
     for (std::uint32_t i = idx; i <= kStaticTableSize && kStaticTable[i - 1].name == name; ++i)
       if (kStaticTable[i - 1].value == value) return {i, true};
     return {idx, false};
