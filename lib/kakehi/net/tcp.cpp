@@ -35,6 +35,7 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
   }
   if (!(flags & IORING_CQE_F_MORE)) {  // the multishot recv has ended
     st->armed = false;
+    st->pausing = false;  // a back-pressure cancel took effect, or lost the race to this end
     if (st->orphan) {
       delete st;
       return;
@@ -45,10 +46,12 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
       st->worker->buffers().wait_for_buffers(*st);  // re-armed by the next refill
     } else if (res == -ECANCELED) {
       if (st->closing) st->error = ECANCELED;
-      st->pausing = false;
     } else if (res < 0) {
       st->error = -res;
     }
+    // A reader waiting with nothing to read must keep a recv in flight (e.g. a stale
+    // back-pressure cancel that hit a recv re-armed since).
+    if (st->waiter && !st->readable() && !st->linked() && !st->closing) st->arm();
   } else if (st->queue.size() >= st->worker->options().max_queued_recv && !st->pausing) {
     // The reader is behind: stop taking buffers for this connection until it catches up.
     st->pausing = true;
