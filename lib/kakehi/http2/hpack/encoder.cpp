@@ -33,9 +33,22 @@ constexpr std::uint32_t kCookie = 32;
 constexpr auto kVolatile = make_flags({4, 21, 28, 34, 40, 41, 46, 55});
 
 struct Link {
-  std::uint64_t hash;  // of the name
-  std::uint64_t next;  // seq + 1 of the next older entry in the same bucket, 0 = none
+  std::uint64_t hash;        // of the name
+  std::uint64_t next;        // seq + 1 of the next older entry in the same bucket, 0 = none
+  std::uint64_t value_tail;  // value fingerprint: its last (up to) 8 bytes, and its length
+  std::size_t value_len;
 };
+
+// Last (up to) 8 bytes of `v`: a cheap filter before comparing whole values.
+std::uint64_t tail_of(std::string_view v) {
+  std::uint64_t t = 0;
+  if (v.size() >= 8) {
+    std::memcpy(&t, v.data() + v.size() - 8, 8);
+  } else if (!v.empty()) {
+    std::memcpy(&t, v.data(), v.size());
+  }
+  return t;
+}
 
 // Longest chain walk per lookup: bounds the work for huge tables full of one name.
 constexpr int kMaxChainWalk = 64;
@@ -79,6 +92,7 @@ struct Encoder::Impl {
   // Walks the name's bucket from the newest entry; stops at the first evicted one.
   Match find(std::string_view name, std::string_view value, std::uint64_t h) const {
     Match m;
+    const std::uint64_t tail = tail_of(value);
     const std::uint64_t first = table.first_seq();
     const std::uint32_t mask = table.ring_mask();
     std::uint64_t s1 = heads[h & bucket_mask];
@@ -87,11 +101,13 @@ struct Encoder::Impl {
       const Link& l = links[s & mask];
       s1 = l.next;
       if (l.hash != h) continue;
+      const bool maybe_value = l.value_len == value.size() && l.value_tail == tail;
+      if (m.name_index != 0 && !maybe_value) continue;  // only an exact match can help now
       const auto e = table.by_seq(s);
       if (e.name != name) continue;
       const auto index = kStaticTableSize + static_cast<std::uint32_t>(table.next_seq() - s);
       if (m.name_index == 0) m.name_index = index;
-      if (e.value == value) {
+      if (maybe_value && e.value == value) {
         m.exact_index = index;
         break;
       }
@@ -102,7 +118,7 @@ struct Encoder::Impl {
   void insert(std::string_view name, std::string_view value, std::uint64_t h) {
     const std::uint64_t s = table.next_seq();
     if (!table.insert(name, value)) return;
-    links[s & table.ring_mask()] = {h, heads[h & bucket_mask]};
+    links[s & table.ring_mask()] = {h, heads[h & bucket_mask], tail_of(value), value.size()};
     heads[h & bucket_mask] = s + 1;
   }
 };
