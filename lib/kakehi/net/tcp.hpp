@@ -122,7 +122,7 @@ class TcpStream {
     int last = 0;
     Errno error = 0;
     std::coroutine_handle<> waiter;
-    static constexpr size_t kMaxIov = 64;
+    static constexpr size_t kMaxIov = 16;  // lives in every writer's frame: keep it small
     iovec iov[kMaxIov];
     msghdr msg{};
 
