@@ -303,3 +303,84 @@ TEST_CASE("SEND_ZC of a 64 MiB payload arrives intact") {
   CHECK(got.second == expected);
   CHECK(w.stats().zc_sends > zc_before);  // the large write did go through SEND_ZC
 }
+
+TEST_CASE("connecting to a closed port fails with ECONNREFUSED") {
+  Worker w;
+  Address closed;
+  {
+    auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+    REQUIRE(l);
+    closed = l->local_address();
+  }  // the port is closed again
+  auto r = w.block_on(TcpStream::connect(w, closed));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == ECONNREFUSED);
+}
+
+TEST_CASE("binding an address in use fails with EADDRINUSE") {
+  Worker w;
+  auto a = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(a);
+  auto b = TcpListener::bind(w, a->local_address());
+  REQUIRE_FALSE(b);
+  CHECK(b.error() == EADDRINUSE);
+}
+
+TEST_CASE("closing a listener wakes a pending accept with ECANCELED") {
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("[::1]:0"));
+  REQUIRE(l);
+  int err = 0;
+  std::vector<Task<void>> ts;
+  ts.push_back([](TcpListener& lst, int& e) -> Task<void> {
+    auto s = co_await lst.accept();
+    e = s ? -1 : s.error();
+  }(*l, err));
+  ts.push_back([](TcpListener& lst) -> Task<void> {
+    co_await sleep_for(5'000'000);
+    lst.close();
+  }(*l));
+  w.block_on(when_all(std::move(ts)));
+  CHECK(err == ECANCELED);
+}
+
+TEST_CASE("a worker runs until stop() and then returns") {
+  Worker w;
+  w.spawn([](Worker& wk) -> Task<void> {
+    co_await sleep_for(2'000'000);
+    wk.stop();
+  }(w));
+  w.run();
+  CHECK(w.live_tasks() == 0);
+}
+
+TEST_CASE("half-close: the peer reads to EOF and can still answer") {
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  auto answer = w.block_on([](Worker& wk, TcpListener& lst) -> Task<std::string> {
+    auto c = co_await TcpStream::connect(wk, lst.local_address());
+    auto s = co_await lst.accept();
+    const char q[] = "question";
+    co_await c->write_all(std::as_bytes(std::span(q, 8)));
+    co_await c->shutdown_write();
+    std::string got;
+    for (;;) {  // server: read until the client's FIN
+      auto r = co_await s->recv();
+      if (!r || r->empty()) break;
+      got += r->view();
+    }
+    std::string reply = "answer to " + got;
+    co_await s->write_all(std::as_bytes(std::span(reply)));
+    co_await s->close();
+    std::string back;
+    for (;;) {
+      auto r = co_await c->recv();
+      if (!r || r->empty()) break;
+      back += r->view();
+    }
+    co_await c->close();
+    co_return back;
+  }(w, *l));
+  CHECK(answer == "answer to question");
+}
