@@ -40,7 +40,7 @@ struct OpAwaiter : Completion {
   OpAwaiter(Ring& r, Prep p, OpSlot* s) : Completion{&on_cqe}, ring(r), prep(p), slot(s) {}
 
   static void on_cqe(Completion* c, int res, uint32_t /*flags*/) {
-    auto* self = static_cast<OpAwaiter*>(c);
+    auto* self = static_cast<OpAwaiter*>(c);  // Prep may hold state the kernel reads
     self->res = res;
     if (self->slot) self->slot->pending = nullptr;
     self->waiter.resume();
@@ -107,33 +107,13 @@ inline auto read(Ring& r, int fd, std::span<std::byte> into, OpSlot* slot = null
 
 /// An io_uring timeout (IORING_OP_TIMEOUT) for one precise deadline: -ETIME when it expires,
 /// -ECANCELED when cancelled. Per-connection deadlines use the worker's TimerWheel instead.
-struct TimeoutAwaiter : Completion {
-  Ring& ring;
-  __kernel_timespec ts;
-  OpSlot* slot;
-  std::coroutine_handle<> waiter;
-  int res = 0;
-  TimeoutAwaiter(Ring& r, uint64_t ns, OpSlot* s)
-      : Completion{&on_cqe},
-        ring(r),
-        ts{static_cast<long long>(ns / 1'000'000'000), static_cast<long long>(ns % 1'000'000'000)},
-        slot(s) {}
-  static void on_cqe(Completion* c, int res, uint32_t) {
-    auto* self = static_cast<TimeoutAwaiter*>(c);
-    self->res = res;
-    if (self->slot) self->slot->pending = nullptr;
-    self->waiter.resume();
-  }
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    waiter = h;
-    io_uring_prep_timeout(ring.sqe(this), &ts, 0, 0);
-    if (slot) slot->pending = this;
-  }
-  int await_resume() const noexcept { return res; }
-};
-inline TimeoutAwaiter io_timeout(Ring& r, uint64_t ns, OpSlot* slot = nullptr) {
-  return TimeoutAwaiter(r, ns, slot);
+inline auto io_timeout(Ring& r, uint64_t ns, OpSlot* slot = nullptr) {
+  __kernel_timespec ts{static_cast<long long>(ns / 1'000'000'000),
+                       static_cast<long long>(ns % 1'000'000'000)};
+  // The timespec lives in the awaiter (inside the lambda) until the CQE: the kernel reads it
+  // at submission.
+  return detail::make_op(
+      r, [ts](io_uring_sqe* s) mutable { io_uring_prep_timeout(s, &ts, 0, 0); }, slot);
 }
 
 /// SEND_ZC / SENDMSG_ZC (zero-copy send). Resumes only after the kernel's notification CQE

@@ -54,18 +54,20 @@ WhenAllChild when_all_child(Task<T> t, Slot* slot) {
   }
 }
 
-struct WhenAllAwaiter {
+// Starts every child; the last one to finish resumes the parent. `pending` starts at the
+// number of children plus one for this start-up pass, so no child can resume the parent before
+// it has suspended; if all children finished synchronously the parent does not suspend at all.
+struct StartAll {
   WhenAllState& state;
   std::vector<WhenAllChild>& children;
   bool await_ready() const noexcept { return children.empty(); }
-  void await_suspend(std::coroutine_handle<> parent) noexcept {
+  bool await_suspend(std::coroutine_handle<> parent) noexcept {
     state.parent = parent;
-    // Start every child; the last one to finish resumes the parent. Children that complete
-    // synchronously just decrement the counter.
     for (auto& c : children) {
       c.h.promise().state = &state;
       c.h.resume();
     }
+    return --state.pending != 0;
   }
   void await_resume() const {
     if (state.error) std::rethrow_exception(state.error);
@@ -82,22 +84,10 @@ Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all(
   std::vector<Slot> slots(tasks.size());
   std::vector<detail::WhenAllChild> children;
   children.reserve(tasks.size());
-  // pending counts children plus one for the parent's own start-up pass.
   detail::WhenAllState state{tasks.size() + 1, {}, {}};
   for (size_t i = 0; i < tasks.size(); ++i)
     children.push_back(detail::when_all_child(std::move(tasks[i]), &slots[i]));
-  if (!children.empty()) {
-    struct StartAll : detail::WhenAllAwaiter {
-      bool await_suspend(std::coroutine_handle<> parent) noexcept {
-        detail::WhenAllAwaiter::await_suspend(parent);
-        return --state.pending != 0;  // all finished synchronously: don't suspend
-      }
-    };
-    co_await StartAll{{state, children}};
-  } else if (state.error) {
-    std::rethrow_exception(state.error);
-  }
-  if (state.error) std::rethrow_exception(state.error);
+  co_await detail::StartAll{state, children};
   if constexpr (!std::is_void_v<T>) {
     std::vector<T> out;
     out.reserve(slots.size());
@@ -118,14 +108,7 @@ requires(sizeof...(Ts) > 0 &&
     (children.push_back(detail::when_all_child(std::move(tasks), &std::get<I>(slots))), ...);
   }
   (std::index_sequence_for<Ts...>{});
-  struct StartAll : detail::WhenAllAwaiter {
-    bool await_suspend(std::coroutine_handle<> parent) noexcept {
-      detail::WhenAllAwaiter::await_suspend(parent);
-      return --state.pending != 0;
-    }
-  };
-  co_await StartAll{{state, children}};
-  if (state.error) std::rethrow_exception(state.error);
+  co_await detail::StartAll{state, children};
   co_return std::apply([](auto&... s) { return std::tuple<Ts...>(std::move(*s)...); }, slots);
 }
 
