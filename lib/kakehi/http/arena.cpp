@@ -46,7 +46,7 @@ std::string_view StringArena::concat(std::initializer_list<std::string_view> par
 }
 
 void StringArena::clear() noexcept {
-  large_.clear();
+  if (!large_.empty()) large_.clear();
   current_ = 0;
   used_ = 0;
 }

@@ -113,6 +113,14 @@ class Core {
     ec = bhttp::error::bad_value;  // stops Beast; error_ says why
   }
   Step feed_head(std::string_view in, uint32_t skipped);
+  Outcome classify(std::string_view in, const beast_ec& ec) const;
+  /// Beast unfolds obs-fold into its own buffer, or skips an empty first line: both show up as a
+  /// value outside the input, or not right after the colon and OWS.
+  bool folded(std::string_view name, std::string_view value) const noexcept {
+    const char* colon_end = name.data() + name.size() + 1;
+    return value.data() < colon_end || value.data() + value.size() > in_end_ ||
+           !only_ows({colon_end, static_cast<size_t>(value.data() - colon_end)});
+  }
   Step feed_body(std::string_view in);
   Outcome finish_head();
   void on_header_field(bhttp::field f, std::string_view name, std::string_view value, beast_ec& ec);
@@ -135,6 +143,8 @@ class Core {
   const char* in_begin_ = nullptr;  // current input, for the trailer obs-fold check
   const char* in_end_ = nullptr;
   uint32_t trailer_count_ = 0;
+  uint32_t field_count_ = 0;
+  bool scanning_ = false;  // the head did not arrive whole: find its end with the line scan
 };
 
 }  // namespace kakehi::http1::detail

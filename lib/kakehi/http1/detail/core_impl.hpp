@@ -39,6 +39,8 @@ void Core<R>::start_message() {
   seen_cl_ = seen_te_ = seen_host_ = in_trailers_ = conn_upgrade_ = false;
   host_ = target_authority_ = {};
   trailer_count_ = 0;
+  field_count_ = 0;
+  scanning_ = false;
   chunk_left_ = 0;
   beast_.emplace(this);
   beast_->header_limit(limits_.max_header_bytes);
@@ -78,17 +80,36 @@ Step Core<R>::feed(std::string_view in) {
 }
 
 template <bool R>
+Outcome Core<R>::classify(std::string_view in, const beast_ec& ec) const {
+  if (error_ != Outcome::Ok) return error_;  // one of our checks stopped Beast
+  HeadScanner fresh;                         // the line scan names bare LF, obs-fold, 505, 414
+  ScanResult r = scan_head(fresh, in, limits_, R);
+  if (r.error != Outcome::Ok) return r.error;
+  return map_beast_error(ec, seen_cl_, seen_te_, R);
+}
+
+// Fast path: the whole head is in the first input (the usual case): Beast parses it directly
+// and the line scan runs only to name an error. Otherwise the parse is restarted in scan mode:
+// the line scan finds the end of the head incrementally (keeping offsets, so the input may move
+// between calls) and Beast runs once over the complete head.
+template <bool R>
 Step Core<R>::feed_head(std::string_view in, uint32_t skipped) {
-  ScanResult r = scan_head(scan_, in, limits_, R);
-  if (r.error != Outcome::Ok) return fail(r.error);
-  if (r.head_len == 0) return Step{Event::NeedMore, skipped};
+  if (scanning_) {
+    ScanResult r = scan_head(scan_, in, limits_, R);
+    if (r.error != Outcome::Ok) return fail(r.error);
+    if (r.head_len == 0) return Step{Event::NeedMore, skipped};
+  }
   in_begin_ = in.data();
   in_end_ = in.data() + in.size();
   beast_ec ec;
   size_t n = beast_->put(boost::asio::const_buffer(in.data(), in.size()), ec);
-  if (error_ != Outcome::Ok) return fail(error_);
-  if (ec) return fail(map_beast_error(ec, seen_cl_, seen_te_, R));
-  if (!beast_->is_header_done() || n != r.head_len) return fail(Outcome::BadMessage);
+  if (ec == bhttp::error::need_more && error_ == Outcome::Ok && !scanning_) {
+    start_message();  // forget the views taken so far: the next input may be elsewhere
+    scanning_ = true;
+    return feed_head(in, skipped);
+  }
+  if (ec || error_ != Outcome::Ok) return fail(classify(in, ec));
+  if (!beast_->is_header_done()) return fail(Outcome::BadMessage);
   if (Outcome o = finish_head(); o != Outcome::Ok) return fail(o);
   if (beast_->is_done()) {
     complete_pending_ = true;
@@ -178,7 +199,17 @@ void Core<R>::on_request(std::string_view method, std::string_view target, int v
   if constexpr (R) {
     msg_.method = method;
     msg_.version = static_cast<http::Version>(version);
+    // method SP target SP "HTTP/1.1" CRLF: 11 bytes after the target.
+    if (static_cast<size_t>(target.data() + target.size() + 11 - method.data()) >
+        limits_.max_request_line)
+      return reject(Outcome::UriTooLong, ec);
     if (method == "CONNECT") return reject(Outcome::ConnectRefused, ec);
+    if (target[0] == '/') {  // origin-form, the usual case
+      if (!ascii_target(target)) return reject(Outcome::BadTarget, ec);
+      msg_.scheme = scheme_;
+      msg_.path = target;
+      return;
+    }
     Target t;
     if (Outcome o = parse_target(method, target, msg_.storage, t); o != Outcome::Ok)
       return reject(o, ec);
@@ -211,6 +242,8 @@ template <bool R>
 void Core<R>::on_header_field(bhttp::field f, std::string_view name, std::string_view value,
                               beast_ec& ec) {
   using F = bhttp::field;
+  if (++field_count_ > limits_.max_header_count) return reject(Outcome::TooManyHeaders, ec);
+  if (folded(name, value)) return reject(Outcome::ObsFold, ec);
   switch (f) {
     case F::host:
       if constexpr (R) {
@@ -253,12 +286,7 @@ void Core<R>::on_header_field(bhttp::field f, std::string_view name, std::string
 template <bool R>
 void Core<R>::on_trailer_field(std::string_view name, std::string_view value, beast_ec& ec) {
   if (++trailer_count_ > limits_.max_header_count) return reject(Outcome::TooManyHeaders, ec);
-  // Beast unfolds obs-fold into its own buffer, or skips an empty first line: both show up as a
-  // value outside the input or not right after the colon and OWS.
-  const char* colon_end = name.data() + name.size() + 1;
-  if (value.data() < colon_end || value.data() + value.size() > in_end_ ||
-      !only_ows({colon_end, static_cast<size_t>(value.data() - colon_end)}))
-    return reject(Outcome::ObsFold, ec);
+  if (folded(name, value)) return reject(Outcome::ObsFold, ec);
   msg_.trailers.add(name, value);
 }
 

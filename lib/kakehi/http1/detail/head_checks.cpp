@@ -1,6 +1,7 @@
 // Proxy-side checks of HTTP/1.1 heads (see head_checks.hpp).
 #include "kakehi/http1/detail/head_checks.hpp"
 
+#include <array>
 #include <cstring>
 
 #include "kakehi/http/field.hpp"
@@ -14,16 +15,11 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 /// The version at the end of a request line, or at the start of a status line: "HTTP/d.d" with
 /// d.d other than 1.0/1.1 → UnsupportedVersion (505). Other shapes are left to Beast.
 Outcome check_version(std::string_view line, bool request) noexcept {
-  std::string_view v;
-  if (request) {
-    size_t sp = line.rfind(' ');
-    if (sp == std::string_view::npos || line.find(' ') == sp) return Outcome::BadRequestLine;
-    v = line.substr(sp + 1);
-  } else {
-    v = line.substr(0, 8);
-  }
-  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || !is_digit(v[5]) || v[6] != '.' ||
-      !is_digit(v[7]))
+  // Request: the last 9 bytes are SP "HTTP/d.d"; response: the first 8 are "HTTP/d.d".
+  if (line.size() < (request ? 10u : 8u) || (request && line[line.size() - 9] != ' '))
+    return request ? Outcome::BadRequestLine : Outcome::BadStatusLine;
+  const char* v = request ? line.data() + line.size() - 8 : line.data();
+  if (std::memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) || v[6] != '.' || !is_digit(v[7]))
     return request ? Outcome::BadRequestLine : Outcome::BadStatusLine;
   if (v[5] == '1' && (v[7] == '0' || v[7] == '1')) return Outcome::Ok;
   return request ? Outcome::UnsupportedVersion : Outcome::BadStatusLine;
@@ -87,19 +83,22 @@ Outcome check_transfer_encoding(std::string_view value) noexcept {
 }
 
 bool valid_host(std::string_view host) noexcept {
-  static constexpr std::string_view kExtra = "-._~!$&'()*+,;=%:[]";
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-              kExtra.find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
+  // ALPHA DIGIT and - . _ ~ ! $ & ' ( ) * + , ; = % : [ ] (RFC 3986 reg-name, IP-literal, port)
+  static constexpr auto kTable = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = true;
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=%:[]")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  for (char c : host)
+    if (!kTable[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 
 Outcome parse_target(std::string_view method, std::string_view target, http::StringArena& arena,
                      Target& out) noexcept {
-  for (char c : target)
-    if (static_cast<unsigned char>(c) >= 0x7f) return Outcome::BadTarget;
+  if (!ascii_target(target)) return Outcome::BadTarget;
   out = {};
   if (target[0] == '/') {
     out.path = target;

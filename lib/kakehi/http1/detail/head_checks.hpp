@@ -39,6 +39,13 @@ Outcome check_transfer_encoding(std::string_view value) noexcept;
 /// Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed.
 bool valid_host(std::string_view host) noexcept;
 
+/// Beast lets obs-text (≥ 0x80) and DEL through in a target; RFC 9112 §3.2 allows neither.
+inline bool ascii_target(std::string_view target) noexcept {
+  for (char c : target)
+    if (static_cast<unsigned char>(c) >= 0x7f) return false;
+  return true;
+}
+
 struct Target {
   std::string_view scheme;     ///< empty for origin-form
   std::string_view authority;  ///< empty for origin-form
