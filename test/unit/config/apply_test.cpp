@@ -1,0 +1,176 @@
+#include <doctest/doctest.h>
+
+#include "fixtures.hpp"
+#include "kakehi/config/request.hpp"
+
+using namespace kakehi::config;
+using namespace kakehi::config::test;
+
+namespace {
+State applied(const std::vector<Request>& d) {
+  auto r = kakehi::config::apply(State{}, d);
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message()));
+  return *r;
+}
+DiffError rejected(const State& s, const std::vector<Request>& d) {
+  auto r = kakehi::config::apply(s, d);
+  REQUIRE_FALSE(r.has_value());
+  return r.error();
+}
+}  // namespace
+
+TEST_CASE("a valid diff builds the state") {
+  State s = applied(basic_setup());
+  CHECK(s.listeners.size() == 1);
+  CHECK(s.clusters.contains("c1"));
+  CHECK(s.backends.size() == 2);
+  CHECK(s.backends.at({"c1", "b2"}).address == "127.0.0.1:9002");
+  CHECK(s.http_frontends.at("f1").hostname == "example.com");
+}
+
+TEST_CASE("all or nothing: one bad request leaves the state unchanged") {
+  const State before = applied(basic_setup());
+  const std::vector<Request> d = {req("a", AddCluster{cluster("c2")}),
+                                  req("b", AddBackend{backend("c2", "x", "10.0.0.1:80")}),
+                                  req("r3", AddBackend{backend("c9", "b1", "10.0.0.2:80")}),
+                                  req("d", AddCluster{cluster("c3")})};
+  State copy = before;
+  auto r = kakehi::config::apply(copy, d);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(copy == before);
+  CHECK(r.error().index == 2);
+  CHECK(r.error().request_id == "r3");
+  CHECK(r.error().code == DiffErrorCode::MissingReference);
+  CHECK(r.error().field == "cluster");
+  CHECK(r.error().message() == "request \"r3\": add backend \"b1\": cluster \"c9\" does not exist");
+}
+
+TEST_CASE("referential rules") {
+  const State s = applied(basic_setup());
+  SUBCASE("frontend needs its listener and cluster") {
+    auto e = rejected(s, {req("x", AddHttpFrontend{frontend("f2", "127.0.0.1:1", "c1", "a.com")})});
+    CHECK(e.code == DiffErrorCode::MissingReference);
+    CHECK(e.field == "listener");
+    e = rejected(s, {req("x", AddHttpFrontend{frontend("f2", "127.0.0.1:8080", "zz", "a.com")})});
+    CHECK(e.field == "cluster");
+  }
+  SUBCASE("listener kinds must match the frontend kind") {
+    auto tcp = listener("127.0.0.1:7000", ListenerKind::Tcp);
+    auto e = rejected(s, {req("a", AddListener{tcp}),
+                          req("b", AddHttpFrontend{frontend("f2", tcp.address, "c1", "a.com")})});
+    CHECK(e.request_id == "b");
+    CHECK(e.field == "listener");
+    e = rejected(s, {req("a", AddTcpFrontend{TcpFrontend{"127.0.0.1:8080", "c1", {}}})});
+    CHECK(e.field == "listener");
+    State t = *apply(s, {req("a", AddListener{tcp}),
+                         req("b", AddTcpFrontend{TcpFrontend{tcp.address, "c1", {}}})});
+    CHECK(t.tcp_frontends.size() == 1);
+    auto as_http = tcp;
+    as_http.kind = ListenerKind::Http;
+    e = rejected(t, {req("c", UpdateListener{as_http})});
+    CHECK(e.code == DiffErrorCode::InUse);
+  }
+  SUBCASE("removing a cluster in use fails unless its users go first in the same diff") {
+    auto e = rejected(s, {req("x", RemoveCluster{"c1"})});
+    CHECK(e.code == DiffErrorCode::InUse);
+    CHECK(e.message().find("still used by") != std::string::npos);
+    auto r = apply(s, {req("1", RemoveHttpFrontend{"f1"}), req("2", RemoveBackend{"c1", "b1"}),
+                       req("3", RemoveBackend{"c1", "b2"}), req("4", RemoveCluster{"c1"}),
+                       req("5", RemoveListener{"127.0.0.1:8080"})});
+    REQUIRE(r.has_value());
+    CHECK(*r == State{});
+  }
+  SUBCASE("removing a listener in use fails") {
+    auto e = rejected(s, {req("x", RemoveListener{"127.0.0.1:8080"})});
+    CHECK(e.code == DiffErrorCode::InUse);
+    CHECK(e.field == "address");
+  }
+  SUBCASE("two frontends with the same route on one listener conflict") {
+    auto e = rejected(
+        s, {req("x", AddHttpFrontend{frontend("f2", "127.0.0.1:8080", "c1", "example.com")})});
+    CHECK(e.code == DiffErrorCode::Conflict);
+    auto f2 = frontend("f2", "127.0.0.1:8080", "c1", "example.com");
+    f2.method = "GET";
+    CHECK(apply(s, {req("y", AddHttpFrontend{f2})}).has_value());
+  }
+  SUBCASE("certificates need an HTTPS listener") {
+    Certificate c{"cert1", "127.0.0.1:8080", "PEM", "KEY", {"example.com"}};
+    CHECK(rejected(s, {req("x", AddCertificate{c})}).field == "listener");
+    c.listener = "127.0.0.1:8443";
+    auto ok = apply(s, {req("a", AddListener{listener(c.listener, ListenerKind::Https)}),
+                        req("b", AddCertificate{c})});
+    CHECK(ok.has_value());
+    c.names = {"~^x$"};
+    CHECK(rejected(*ok, {req("c", UpdateCertificate{c})}).field == "names");
+  }
+}
+
+TEST_CASE("field validation names the field") {
+  const State s = applied(basic_setup());
+  auto b = backend("c1", "b3", "127.0.0.1:9003", 101);
+  CHECK(rejected(s, {req("x", AddBackend{b})}).field == "weight");
+  b.weight = 0;
+  b.address = "localhost:80";
+  CHECK(rejected(s, {req("x", AddBackend{b})}).field == "address");
+  b.address = "127.0.0.1:80";
+  b.sticky_id = "";
+  CHECK(rejected(s, {req("x", AddBackend{b})}).field == "sticky_id");
+  CHECK(rejected(s, {req("x", AddListener{listener("1.2.3:80")})}).field == "address");
+  auto l = listener("127.0.0.1:81");
+  l.timeouts.connect_ms = 0;
+  CHECK(rejected(s, {req("x", AddListener{l})}).field == "timeouts");
+  auto c = cluster("c5");
+  c.answers[700] = "x";
+  CHECK(rejected(s, {req("x", AddCluster{c})}).field == "answers");
+  CHECK(rejected(s, {req("x", AddCluster{cluster("")})}).field == "id");
+  auto f = frontend("f2", "127.0.0.1:8080", "c1", "*.a.com", {PathKind::Regex, "/x"});
+  CHECK(rejected(s, {req("x", AddHttpFrontend{f})}).field == "path");
+  f.path = {PathKind::Prefix, "/x"};
+  f.method = "G T";
+  CHECK(rejected(s, {req("x", AddHttpFrontend{f})}).field == "method");
+  f.method.reset();
+  f.hostname = "A.com";
+  CHECK(rejected(s, {req("x", AddHttpFrontend{f})}).field == "hostname");
+}
+
+TEST_CASE("idempotence: identical re-add is ok, different re-add, missing update/remove fail") {
+  const State s = applied(basic_setup());
+  auto again = apply(s, basic_setup());
+  REQUIRE(again.has_value());
+  CHECK(*again == s);
+  auto e = rejected(s, {req("x", AddBackend{backend("c1", "b1", "127.0.0.1:9999")})});
+  CHECK(e.code == DiffErrorCode::AlreadyExists);
+  e = rejected(s, {req("x", UpdateBackend{backend("c1", "zz", "127.0.0.1:9999")})});
+  CHECK(e.code == DiffErrorCode::NotFound);
+  e = rejected(s, {req("x", RemoveBackend{"c1", "zz"})});
+  CHECK(e.code == DiffErrorCode::NotFound);
+  CHECK(e.message() == "request \"x\": remove backend \"zz\": does not exist");
+  auto updated = apply(s, {req("x", UpdateBackend{backend("c1", "b1", "127.0.0.1:9999", 5)})});
+  REQUIRE(updated.has_value());
+  CHECK(updated->backends.at({"c1", "b1"}).weight == 5);
+}
+
+TEST_CASE("queries are answered with filtered payloads") {
+  State s = applied(basic_setup());
+  s = *apply(s, {req("a", AddCluster{cluster("c2")}),
+                 req("b", AddBackend{backend("c2", "b9", "10.0.0.9:80")})});
+  auto a = answer(s, req("q1", ListBackends{std::string("c2")}));
+  CHECK(a.status == AnswerStatus::Ok);
+  REQUIRE(a.payload.has_value());
+  CHECK(a.payload->backends.size() == 1);
+  CHECK(a.payload->clusters.empty());
+  a = answer(s, req("q2", QueryCluster{"c1"}));
+  REQUIRE(a.payload.has_value());
+  CHECK(a.payload->clusters.size() == 1);
+  CHECK(a.payload->backends.size() == 2);
+  CHECK(a.payload->http_frontends.size() == 1);
+  a = answer(s, req("q3", QueryCluster{"nope"}));
+  CHECK(a.status == AnswerStatus::Error);
+  CHECK(a.message == "request \"q3\": query cluster \"nope\": does not exist");
+  CHECK(answer(s, req("q4", ListClusters{})).payload->clusters.size() == 2);
+  CHECK(answer(s, req("q5", ListListeners{})).payload->listeners.size() == 1);
+  CHECK(answer(s, req("q6", ListFrontends{})).payload->http_frontends.size() == 1);
+  auto m = answer(s, req("m", RemoveCluster{"c2"}));
+  CHECK(m.status == AnswerStatus::Error);
+  CHECK_FALSE(m.payload.has_value());
+}
