@@ -584,3 +584,36 @@ TEST_CASE("§6.3/§6.9 stream-scoped frame errors: RST on a known stream, GOAWAY
     s.expect_goaway(H2Error::FrameSizeError);
   }
 }
+
+TEST_CASE("§6.5.2 header list above our MAX_HEADER_LIST_SIZE → RST_STREAM, HPACK stays in sync") {
+  auto cfg = server_config();
+  cfg.local.max_header_list_size = 200;
+  Server s(cfg);
+  auto big = get_request("/big");
+  big.add("x-filler", std::string(300, 'f'));
+  s.feed(s.request(1, big, true));
+  s.expect_rst(1, H2Error::ProtocolError);
+  CHECK(s.d.rec.of(Event::Headers).empty());
+  s.feed(s.request(3, get_request("/small"), true));
+  auto h = s.d.rec.of(Event::Headers);
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].field(":path") == "/small");
+}
+
+TEST_CASE("§6.5.2 our HEADER_TABLE_SIZE applies to the decoder once acknowledged") {
+  auto cfg = server_config();
+  cfg.local.header_table_size = 0;
+  EngineDriver d(cfg);
+  auto out = d.output();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].u32(0) == 0x00010000u);  // HEADER_TABLE_SIZE = 0 is advertised
+  REQUIRE(d.feed(cat({client_magic(), settings_frame(), settings_ack()})));
+  d.output();
+  // RFC 7541 §4.2: the next block must start with a table size update ≤ 0; one without it
+  // is a decoding error (COMPRESSION_ERROR).
+  hpack::Encoder enc;
+  CHECK(!d.feed(headers_frame(enc, 1, get_request(), true)));
+  out = d.output();
+  REQUIRE(!out.empty());
+  CHECK(out.back().code() == H2Error::CompressionError);
+}
