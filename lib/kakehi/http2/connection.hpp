@@ -184,9 +184,10 @@ class Connection {
   std::unordered_map<uint32_t, Stream> streams_;
   uint32_t last_peer_stream_id_ = 0;
   uint32_t next_local_stream_id_;
-  uint32_t peer_streams_ = 0;            // open peer-initiated streams (vs our limit)
-  uint32_t local_streams_ = 0;           // open locally initiated streams (vs the peer's limit)
-  std::deque<uint32_t> recently_reset_;  // ids we reset: late frames on them are ignored
+  uint32_t peer_streams_ = 0;             // open peer-initiated streams (vs our limit)
+  uint32_t local_streams_ = 0;            // open locally initiated streams (vs the peer's limit)
+  std::deque<uint32_t> recently_reset_;   // ids we reset: late frames on them are ignored
+  std::deque<uint32_t> recently_closed_;  // ids that were open: tells closed from never used
 
   int64_t conn_send_window_ = kDefaultWindowSize;
   int64_t conn_recv_window_ = kDefaultWindowSize;

@@ -23,7 +23,11 @@ Result<void, FrameError> Connection::check_closed_stream(uint32_t id, bool is_da
   if (is_data)  // §6.1: DATA on a stream not open/half-closed(local) → STREAM_CLOSED
     return stream_fail(id, H2Error::StreamClosed, "DATA on a closed stream");
   // §5.1: frames after END_STREAM on a closed stream → connection error STREAM_CLOSED.
-  return conn_err(H2Error::StreamClosed, "HEADERS on a closed stream");
+  if (std::find(recently_closed_.begin(), recently_closed_.end(), id) != recently_closed_.end())
+    return conn_err(H2Error::StreamClosed, "HEADERS on a closed stream");
+  // §5.1.1: a new stream id must exceed every id the peer used before (an id we never saw
+  // open, or one closed too long ago to remember, gets this code).
+  return conn_err(H2Error::ProtocolError, "stream id lower than a previous one");
 }
 
 Result<void, FrameError> Connection::on_data(const DataFrame& f) {

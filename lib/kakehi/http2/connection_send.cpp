@@ -37,6 +37,8 @@ void Connection::close_stream(uint32_t id) {
   else
     --local_streams_;
   streams_.erase(it);
+  recently_closed_.push_back(id);
+  if (recently_closed_.size() > 256) recently_closed_.pop_front();
 }
 
 void Connection::queue_rst(uint32_t id, H2Error code) {

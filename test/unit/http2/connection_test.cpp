@@ -210,11 +210,21 @@ TEST_CASE("§5.1 closed streams: DATA → STREAM_CLOSED, HEADERS → connection 
     s.feed(s.request(1, get_request(), true));
     s.expect_goaway(H2Error::StreamClosed);
   }
-  SUBCASE("a lower id than one already opened is closed, not idle") {
+  SUBCASE("§5.1.1 a new stream id lower than a previous one → PROTOCOL_ERROR") {
     Server s;
     s.feed(s.request(5, get_request(), true));
     s.d.output();
     s.feed(s.request(3, get_request(), true));
+    s.expect_goaway(H2Error::ProtocolError);
+  }
+  SUBCASE("HEADERS on a stream the peer reset → STREAM_CLOSED") {
+    Server s;
+    s.feed(s.request(1, post_request(), false));
+    Bytes b;
+    encode_rst_stream(b, 1, H2Error::Cancel);
+    s.feed(b);
+    s.d.output();
+    s.feed(s.request(1, {{"x", "1"}}, true));
     s.expect_goaway(H2Error::StreamClosed);
   }
   SUBCASE("frames on a stream we reset are ignored; WINDOW_UPDATE/RST on closed too") {
