@@ -95,6 +95,26 @@ Answer answer(const State& state, const Request& request) {
   return a;
 }
 
+DiffOutcome apply_and_answer(const State& state, std::span<const Request> diff) {
+  DiffOutcome out;
+  auto r = config::apply(state, diff);
+  out.answers.reserve(diff.size());
+  for (std::size_t i = 0; i < diff.size(); ++i) {
+    Answer a{diff[i].id, AnswerStatus::Ok, {}, std::nullopt};
+    if (!r) {
+      a.status = AnswerStatus::Error;
+      a.message = i == r.error().index
+                      ? r.error().message()
+                      : "not applied: request " + q(r.error().request_id) + " failed";
+    } else if (is_query(diff[i].body)) {
+      a.payload = query_payload(*r, diff[i].body);
+    }
+    out.answers.push_back(std::move(a));
+  }
+  if (r) out.state = std::move(*r);
+  return out;
+}
+
 Result<void, std::string> validate(const State& state) {
   auto requests = diff(State{}, state);
   auto r = config::apply(State{}, requests);

@@ -180,6 +180,16 @@ struct DiffError {
 /// keeping the result). Used for the control socket's per-request replies.
 [[nodiscard]] Answer answer(const State& state, const Request& request);
 
+/// A diff's result with one answer per request, in order.
+struct DiffOutcome {
+  std::optional<State> state;  ///< the new state; nullopt when the diff was rejected
+  std::vector<Answer> answers;
+};
+/// Applies `diff` all or nothing and answers every request: on success each gets ok (queries
+/// get their payload, computed on the new state); on failure the failing request gets its
+/// error and every other request gets error `not applied: request "<id>" failed`.
+[[nodiscard]] DiffOutcome apply_and_answer(const State& state, std::span<const Request> diff);
+
 /// Checks every referential rule of a whole state (used after loading a dump).
 [[nodiscard]] Result<void, std::string> validate(const State& state);
 

@@ -174,3 +174,25 @@ TEST_CASE("queries are answered with filtered payloads") {
   CHECK(m.status == AnswerStatus::Error);
   CHECK_FALSE(m.payload.has_value());
 }
+
+TEST_CASE("apply_and_answer answers every request of a diff") {
+  const State s = applied(basic_setup());
+  const std::vector<Request> good = {req("a", AddCluster{cluster("c2")}), req("q", ListClusters{})};
+  auto ok = apply_and_answer(s, good);
+  REQUIRE(ok.state.has_value());
+  CHECK(ok.state->clusters.size() == 2);
+  REQUIRE(ok.answers.size() == 2);
+  CHECK(ok.answers[0] == Answer{"a", AnswerStatus::Ok, "", std::nullopt});
+  REQUIRE(ok.answers[1].payload.has_value());
+  CHECK(ok.answers[1].payload->clusters.size() == 2);  // the query sees the new state
+  const std::vector<Request> bad = {req("a", AddCluster{cluster("c2")}),
+                                    req("b", RemoveCluster{"c1"}), req("c", ListClusters{})};
+  auto ko = apply_and_answer(s, bad);
+  CHECK_FALSE(ko.state.has_value());
+  REQUIRE(ko.answers.size() == 3);
+  CHECK(ko.answers[0].status == AnswerStatus::Error);
+  CHECK(ko.answers[0].message == "not applied: request \"b\" failed");
+  CHECK(ko.answers[1].message.starts_with(
+      "request \"b\": remove cluster \"c1\": cluster \"c1\" is still used by"));
+  CHECK_FALSE(ko.answers[2].payload.has_value());
+}
