@@ -126,12 +126,23 @@ struct Encoder::Impl {
 namespace {
 
 std::byte* write_string(std::string_view s, HuffmanPolicy policy, std::byte* w) {
-  if (policy != HuffmanPolicy::Never) {
-    const std::size_t hlen = huffman::encoded_length(s);
-    if (policy == HuffmanPolicy::Always || hlen < s.size()) {
-      w += integer::encode(static_cast<std::uint32_t>(hlen), 7, 0x80, w);
-      return w + huffman::encode(s, w);
+  if (policy == HuffmanPolicy::Shorter && s.size() > 1) {
+    // Speculatively Huffman-code after a 1-byte length prefix; keep it if shorter.
+    if (const std::size_t hlen = huffman::encode_if_shorter(s, w + 1, s.size())) {
+      if (hlen < 127) {
+        w[0] = std::byte(0x80 | hlen);
+        return w + 1 + hlen;
+      }
+      std::byte len[integer::kMaxEncodedLength];
+      const std::size_t n = integer::encode(static_cast<std::uint32_t>(hlen), 7, 0x80, len);
+      std::memmove(w + n, w + 1, hlen);
+      std::memcpy(w, len, n);
+      return w + n + hlen;
     }
+  } else if (policy == HuffmanPolicy::Always) {
+    const std::size_t hlen = huffman::encoded_length(s);
+    w += integer::encode(static_cast<std::uint32_t>(hlen), 7, 0x80, w);
+    return w + huffman::encode(s, w);
   }
   w += integer::encode(static_cast<std::uint32_t>(s.size()), 7, 0x00, w);
   if (!s.empty()) std::memcpy(w, s.data(), s.size());
@@ -139,7 +150,9 @@ std::byte* write_string(std::string_view s, HuffmanPolicy policy, std::byte* w) 
 }
 
 std::size_t field_bound(const HeaderField& f, HuffmanPolicy policy) {
-  const std::size_t k = policy == HuffmanPolicy::Always ? 4 : 1;  // Huffman: <= 30 bits/byte
+  // Always: Huffman takes up to 30 bits per byte. Shorter: a speculative Huffman string may
+  // overrun its raw length by 4 bytes before it is abandoned (within the integer slack).
+  const std::size_t k = policy == HuffmanPolicy::Always ? 4 : 1;
   return k * (f.name.size() + f.value.size()) + 3 * integer::kMaxEncodedLength;
 }
 

@@ -120,7 +120,10 @@ std::size_t encoded_length(std::string_view s) noexcept {
   return (bits + 7) / 8;
 }
 
-std::size_t encode(std::string_view s, std::byte* out) noexcept {
+namespace {
+// The shared encoding loop; stops early (returning 0) once `limit` bytes have been written.
+template <bool kBounded>
+std::size_t encode_impl(std::string_view s, std::byte* out, std::size_t limit) noexcept {
   std::byte* const start = out;
   std::uint64_t acc = 0;
   int n = 0;  // pending bits in the low end of acc
@@ -136,6 +139,7 @@ std::size_t encode(std::string_view s, std::byte* out) noexcept {
       out[2] = std::byte(w >> 8);
       out[3] = std::byte(w);
       out += 4;
+      if (kBounded && static_cast<std::size_t>(out - start) >= limit) return 0;
     }
   }
   while (n >= 8) {
@@ -143,7 +147,17 @@ std::size_t encode(std::string_view s, std::byte* out) noexcept {
     *out++ = std::byte(acc >> n);
   }
   if (n > 0) *out++ = std::byte((acc << (8 - n)) | ((1u << (8 - n)) - 1));  // EOS prefix pad
-  return static_cast<std::size_t>(out - start);
+  const auto len = static_cast<std::size_t>(out - start);
+  return kBounded && len >= limit ? 0 : len;
+}
+}  // namespace
+
+std::size_t encode(std::string_view s, std::byte* out) noexcept {
+  return encode_impl<false>(s, out, 0);
+}
+
+std::size_t encode_if_shorter(std::string_view s, std::byte* out, std::size_t limit) noexcept {
+  return encode_impl<true>(s, out, limit);
 }
 
 Result<std::size_t, HpackError> decode(std::string_view in, char* out) noexcept {

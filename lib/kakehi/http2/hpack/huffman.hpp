@@ -21,6 +21,11 @@ std::size_t encoded_length(std::string_view s) noexcept;
 /// the number of bytes written.
 std::size_t encode(std::string_view s, std::byte* out) noexcept;
 
+/// Encodes `s` into `out` only if the result is strictly shorter than `limit` bytes: returns
+/// its length, or 0 when it is not shorter (then `out` holds garbage). `out` has room for
+/// `limit + 4` bytes. One pass: cheaper than encoded_length() followed by encode().
+std::size_t encode_if_shorter(std::string_view s, std::byte* out, std::size_t limit) noexcept;
+
 /// Upper bound on the decoded length of `n` encoded bytes (the shortest code is 5 bits).
 constexpr std::size_t max_decoded_length(std::size_t n) noexcept { return n * 8 / 5 + 1; }
 

@@ -114,6 +114,20 @@ TEST_CASE("Huffman only when shorter") {
   CHECK(enc_hex(e, {{":path", "307"}}) == "0403333037");
 }
 
+TEST_CASE("Huffman strings of 127 bytes or more get a multi-byte length prefix") {
+  Encoder e;
+  Decoder d;
+  const std::string value(300, 'a');  // 300 x 5 bits = 188 bytes in Huffman
+  std::vector<std::byte> out;
+  e.encode(std::vector<HeaderField>{{"x-long", value}}, out);
+  // 40 | literal name (6 bytes, Huffman 5) | value: H=1, 127 + 61 = ff 3d, then 188 bytes.
+  REQUIRE(out.size() == 1 + 1 + 5 + 2 + 188);
+  CHECK(test::to_hex(std::span(out).subspan(7, 2)) == "ff3d");
+  auto r = test::decode(d, out);
+  REQUIRE(r.ok);
+  CHECK(r.fields == Fields{{"x-long", value}});
+}
+
 TEST_CASE("name matches reuse the static name, then the newest dynamic name") {
   Encoder e({.huffman = HuffmanPolicy::Never});
   CHECK(enc_hex(e, {{"x-a", "1"}}) == "4003782d610131");

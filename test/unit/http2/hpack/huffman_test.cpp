@@ -99,6 +99,26 @@ TEST_CASE("padding that is not all ones is an error") {
   CHECK(unhuff("fff0").error() == HpackError::HuffmanBadPadding);
 }
 
+TEST_CASE("encode_if_shorter: same bytes as encode() when shorter, 0 otherwise") {
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += "text/html,application/xhtml+xml;q=0.9 ";
+  for (std::string_view s : {std::string_view("www.example.com"), std::string_view("307"),
+                             std::string_view("\xff\xfe\x01"), std::string_view(long_text)}) {
+    CAPTURE(s);
+    std::vector<std::byte> full(huffman::encoded_length(s));
+    huffman::encode(s, full.data());
+    std::vector<std::byte> out(s.size() + 4);
+    const std::size_t n = huffman::encode_if_shorter(s, out.data(), s.size());
+    if (full.size() < s.size()) {
+      REQUIRE(n == full.size());
+      out.resize(n);
+      CHECK(out == full);
+    } else {
+      CHECK(n == 0);
+    }
+  }
+}
+
 TEST_CASE("empty input decodes to the empty string") { CHECK(*unhuff("") == ""); }
 
 }  // namespace
