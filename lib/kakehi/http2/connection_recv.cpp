@@ -288,6 +288,15 @@ Result<void, FrameError> Connection::on_goaway(const GoawayFrame& f) {
     close_stream(id);
     sink_.on_stream_reset(id, H2Error::RefusedStream, ResetOrigin::Goaway, true);
   }
+  if (f.error_code == H2Error::NoError) return {};
+  // An error GOAWAY precedes the peer closing the connection: no stream will complete.
+  std::vector<uint32_t> rest;
+  for (const auto& [id, s] : streams_) rest.push_back(id);
+  std::sort(rest.begin(), rest.end());
+  for (uint32_t id : rest) {
+    close_stream(id);
+    sink_.on_stream_reset(id, f.error_code, ResetOrigin::Remote, false);
+  }
   return {};
 }
 

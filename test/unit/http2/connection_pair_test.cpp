@@ -268,3 +268,29 @@ TEST_CASE("pair: drain deadline; new streams above the final last id are refused
   p.pump();
   CHECK(p.server.is_closed());
 }
+
+TEST_CASE("pair: client shutdown sends one GOAWAY; terminate ends every stream") {
+  Pair p;
+  p.sapp.respond = false;
+  auto s1 = *p.client.submit_request(post_request(), false);
+  p.pump();
+  p.client.shutdown(Millis{0});
+  p.pump();
+  auto g = p.sapp.of(Event::Goaway);
+  REQUIRE(g.size() == 1);
+  CHECK(g[0].stream == 0);  // no server-initiated stream was processed
+  CHECK(p.client.submit_request(get_request(), true).error() == SubmitError::GoingAway);
+  CHECK(p.client.stream_state(s1));  // in flight, still usable
+  p.server.terminate(H2Error::InternalError, "bye");
+  p.pump();
+  auto r = p.capp.of(Event::Reset);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].stream == s1);
+  // Stream 1 is at or below the GOAWAY's last id (it may have been processed): an error
+  // GOAWAY fails it without the retryable mark.
+  CHECK(r[0].origin == ResetOrigin::Remote);
+  CHECK(r[0].code == H2Error::InternalError);
+  CHECK(!r[0].retryable);
+  CHECK(p.server.is_closed());
+  CHECK(p.client.is_closed());
+}
