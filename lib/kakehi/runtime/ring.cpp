@@ -76,6 +76,8 @@ Ring::Ring(const Options& opts) {
                             explain_setup_failure(err));
   if (mode_ == TaskRunMode::DeferTaskrun)
     log::info("io_uring ring: {} entries, {}", opts.entries, to_string(mode_));
+  else if (opts.force_mode)
+    log::info("io_uring ring: {} entries, {} (forced)", opts.entries, to_string(mode_));
   else
     log::warn(
         "io_uring ring: kernel refused SINGLE_ISSUER|DEFER_TASKRUN; using {} "

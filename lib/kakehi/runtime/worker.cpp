@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "kakehi/common/log.hpp"
@@ -40,7 +41,9 @@ Worker::Worker(const WorkerOptions& opts)
     : opts_(opts),
       ring_(opts.ring),
       pool_(std::make_unique<buffer::BufferPool>(opts.buffer_count, opts.buffer_size)),
-      buffers_(std::make_unique<ProvidedBuffers>(ring_, *pool_, opts.write_reserve)),
+      // The kernel always gets at least half the pool, whatever the writers' reserve.
+      buffers_(std::make_unique<ProvidedBuffers>(
+          ring_, *pool_, std::min(opts.write_reserve, opts.buffer_count / 2))),
       now_(clock_ns()) {
   timers_ = std::make_unique<TimerWheel>(now_, opts.timer_tick_ns);
   ready_.reserve(256);
