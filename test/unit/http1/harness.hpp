@@ -18,7 +18,8 @@ struct Msg {
   std::vector<std::pair<std::string, std::string>> fields, trailers;
   std::string body;
   http::Framing framing;
-  HeadInfo info;
+  HeadInfo info;  ///< its upgrade_protocol view is cleared: use `upgrade_protocol`
+  std::string upgrade_protocol;
   std::vector<std::string> chunk_exts;
   bool complete = false;
 };
@@ -76,6 +77,8 @@ Run run(Parser& p, std::string_view input, size_t piece = 0, bool eof = false) {
           r.msgs.emplace_back();
           capture_head(p.message(), r.msgs.back());
           r.msgs.back().info = p.info();
+          r.msgs.back().upgrade_protocol = p.info().upgrade_protocol;
+          r.msgs.back().info.upgrade_protocol = {};
           break;
         case Event::Body:
           r.msgs.back().body.append(s.data);

@@ -101,7 +101,7 @@ TEST_CASE("Expect: 100-continue and upgrade are reported") {
       "websocket\r\n\r\n");
   REQUIRE(u.ok());
   CHECK(u.msgs[0].info.upgrade);
-  CHECK(u.msgs[0].info.upgrade_protocol == "websocket");
+  CHECK(u.msgs[0].upgrade_protocol == "websocket");
   Run n = parse_request("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n");
   CHECK_FALSE(n.msgs.at(0).info.upgrade);  // Upgrade without Connection: upgrade is not one
 }
