@@ -147,14 +147,19 @@ void TcpStream::WriteAwaiter::submit() {
   const size_t zc_min = s->worker_->options().send_zc_threshold;
   io_uring_sqe* sqe = ring.sqe(this);
   if (chain) {
-    msg = msghdr{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = chain->fill_iovecs(iov);
     zero_copy = chain->size() >= zc_min;
-    if (zero_copy)
-      io_uring_prep_sendmsg_zc(sqe, s->fd_, &msg, MSG_NOSIGNAL);
-    else
-      io_uring_prep_sendmsg(sqe, s->fd_, &msg, MSG_NOSIGNAL);
+    if (chain->slice_count() == 1 && !zero_copy) {  // one slice: send is cheaper than sendmsg
+      const buffer::Slice& one = chain->slices()[0];
+      io_uring_prep_send(sqe, s->fd_, one.data(), one.size(), MSG_NOSIGNAL);
+    } else {
+      msg = msghdr{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = chain->fill_iovecs(iov);
+      if (zero_copy)
+        io_uring_prep_sendmsg_zc(sqe, s->fd_, &msg, MSG_NOSIGNAL);
+      else
+        io_uring_prep_sendmsg(sqe, s->fd_, &msg, MSG_NOSIGNAL);
+    }
   } else {
     size_t left = flat.size() - flat_done;
     zero_copy = left >= zc_min;
