@@ -1,10 +1,18 @@
 // Requests and answers as JSON: `{"id", "type", "data"}` and `{"id", "status", "message",
 // "payload"}`. The type name table follows the order of RequestBody's alternatives.
 #include <array>
-#include <boost/json.hpp>
 #include <initializer_list>
 #include <stdexcept>
 #include <utility>
+
+// Same GCC 12 + ASan false positives in Boost.JSON's inline code as in json.cpp.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#pragma GCC diagnostic ignored "-Wrestrict"
+#include <boost/json.hpp>
+#pragma GCC diagnostic pop
 
 #include "kakehi/config/json.hpp"
 #include "kakehi/config/json_entities.hpp"
