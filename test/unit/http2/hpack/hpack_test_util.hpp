@@ -9,44 +9,15 @@
 #include <vector>
 
 #include "kakehi/http2/hpack/decoder.hpp"
+#include "support/hex.hpp"
 
 namespace kakehi::http2::hpack::test {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 /// Hex string (whitespace ignored) to bytes.
-inline std::vector<std::byte> from_hex(std::string_view hex) {
-  std::vector<std::byte> out;
-  int hi = -1;
-  for (char c : hex) {
-    int v;
-    if (c >= '0' && c <= '9')
-      v = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      v = c - 'A' + 10;
-    else
-      continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(std::byte(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-inline std::string to_hex(std::span<const std::byte> b) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (auto x : b) {
-    s += kDigits[std::to_integer<int>(x) >> 4];
-    s += kDigits[std::to_integer<int>(x) & 15];
-  }
-  return s;
-}
+inline std::vector<std::byte> from_hex(std::string_view hex) { return kakehi::test::hex(hex); }
+using kakehi::test::to_hex;
 
 struct Collect {
   Fields fields;
