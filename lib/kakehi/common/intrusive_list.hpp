@@ -51,6 +51,15 @@ class IntrusiveList {
     for (const IntrusiveHook* h = head_.next; h != &head_; h = h->next) ++n;
     return n;
   }
+  /// Calls `f(T&)` for each element; `f` must not unlink elements other than the one it gets.
+  template <class F>
+  void for_each(F&& f) {
+    for (IntrusiveHook* h = head_.next; h != &head_;) {
+      IntrusiveHook* next = h->next;
+      f(static_cast<T&>(*h));
+      h = next;
+    }
+  }
   void clear() noexcept {
     while (!empty()) pop_front();
   }

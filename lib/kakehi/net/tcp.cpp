@@ -95,18 +95,66 @@ void TcpStream::release() noexcept {
   fd_ = -1;
 }
 
-runtime::Task<Result<TcpStream, Errno>> TcpStream::connect(Worker& w, const Address& to) {
+namespace {
+// Cancels a pending operation when its deadline passes.
+struct Deadline : runtime::TimerEntry {
+  runtime::Ring* ring;
+  runtime::OpSlot* slot;
+  bool fired = false;
+  Deadline(runtime::Ring& r, runtime::OpSlot& s) : TimerEntry(&on_timer), ring(&r), slot(&s) {}
+  static void on_timer(runtime::TimerEntry* t) {
+    auto* d = static_cast<Deadline*>(t);
+    d->fired = true;
+    d->slot->cancel(*d->ring);
+  }
+};
+}  // namespace
+
+runtime::Task<Result<TcpStream, Errno>> TcpStream::connect(Worker& w, const Address& to,
+                                                           uint64_t timeout_ns) {
   Address addr = to;  // lives in this frame until the connect completes
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) co_return Unexpected(errno);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int r = co_await runtime::connect(w.ring(), fd, addr.sockaddr_ptr(), addr.size());
+  runtime::OpSlot slot;
+  Deadline deadline(w.ring(), slot);
+  if (timeout_ns > 0) w.timers().arm(deadline, w.now() + timeout_ns);
+  int r = co_await runtime::connect(w.ring(), fd, addr.sockaddr_ptr(), addr.size(), &slot);
+  runtime::TimerWheel::cancel(deadline);
   if (r < 0) {
     ::close(fd);
-    co_return Unexpected(-r);
+    co_return Unexpected(deadline.fired && r == -ECANCELED ? ETIMEDOUT : -r);
   }
   co_return TcpStream(w, fd);
+}
+
+void TcpStream::RecvUntilAwaiter::on_timer(runtime::TimerEntry* t) {
+  auto* a = static_cast<RecvUntilAwaiter*>(t);
+  if (!a->st->waiter) return;
+  a->timed_out = true;
+  std::exchange(a->st->waiter, {}).resume();
+}
+
+void TcpStream::RecvUntilAwaiter::await_suspend(std::coroutine_handle<> h) {
+  st->waiter = h;
+  if (!st->armed && !st->linked()) st->arm();
+  st->worker->timers().arm(*this, deadline);
+}
+
+Result<buffer::Slice, Errno> TcpStream::RecvUntilAwaiter::await_resume() {
+  runtime::TimerWheel::cancel(*this);
+  if (!st->queue.empty()) return st->queue.pop();
+  if (st->error) return Unexpected(st->error);
+  if (timed_out) return Unexpected(ETIMEDOUT);
+  return buffer::Slice{};
+}
+
+Address TcpStream::peer_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Address{};
+  return Address::from(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
 runtime::Task<Result<void, Errno>> TcpStream::shutdown_write() {
@@ -256,6 +304,12 @@ Result<TcpStream, Errno> TcpListener::AcceptAwaiter::await_resume() {
 }
 
 Result<TcpListener, Errno> TcpListener::bind(Worker& w, const Address& at, ListenOptions o) {
+  auto fd = open_listening_socket(at, o);
+  if (!fd) return Unexpected(fd.error());
+  return TcpListener(w, *fd);
+}
+
+Result<int, Errno> open_listening_socket(const Address& at, const ListenOptions& o) {
   int fd = ::socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Unexpected(errno);
   int one = 1;
@@ -267,7 +321,7 @@ Result<TcpListener, Errno> TcpListener::bind(Worker& w, const Address& at, Liste
     ::close(fd);
     return Unexpected(e);
   }
-  return TcpListener(w, fd);
+  return fd;
 }
 
 TcpListener::TcpListener(Worker& w, int fd)

@@ -86,13 +86,17 @@ class TcpStream {
   TcpStream& operator=(TcpStream&& o) noexcept;
   ~TcpStream();
 
-  /// Connects to `to` (non-blocking, via the ring).
-  static runtime::Task<Result<TcpStream, Errno>> connect(Worker& w, const Address& to);
+  /// Connects to `to` (non-blocking, via the ring). With `timeout_ns` > 0 the attempt is
+  /// cancelled after that long and fails with ETIMEDOUT.
+  static runtime::Task<Result<TcpStream, Errno>> connect(Worker& w, const Address& to,
+                                                         uint64_t timeout_ns = 0);
 
   bool is_open() const noexcept { return fd_ >= 0; }
   int fd() const noexcept { return fd_; }
   /// Received-but-unread bytes queued for this stream (buffers).
   size_t queued_buffers() const noexcept { return recv_ ? recv_->queue.size() : 0; }
+  /// Bytes, an end of stream or an error are waiting to be read.
+  bool has_pending_input() const noexcept { return recv_ && recv_->readable(); }
 
   struct RecvAwaiter {
     detail::RecvState* st;
@@ -111,6 +115,26 @@ class TcpStream {
   };
   /// Waits for received bytes (see RecvAwaiter::await_resume).
   RecvAwaiter recv() noexcept { return RecvAwaiter{recv_}; }
+
+  /// RecvAwaiter with a deadline on the worker's timer wheel: ETIMEDOUT when nothing arrived by
+  /// then (the recv stays armed; bytes arriving later are kept for the next read).
+  struct RecvUntilAwaiter : runtime::TimerEntry {
+    detail::RecvState* st;
+    uint64_t deadline;
+    bool timed_out = false;
+    RecvUntilAwaiter(detail::RecvState* s, uint64_t d)
+        : runtime::TimerEntry(&on_timer), st(s), deadline(d) {}
+    static void on_timer(runtime::TimerEntry* t);
+    bool await_ready() const noexcept { return st->readable(); }
+    void await_suspend(std::coroutine_handle<> h);
+    Result<buffer::Slice, Errno> await_resume();
+  };
+  /// Waits for received bytes until `deadline_ns` (worker clock, see Worker::now()).
+  RecvUntilAwaiter recv_until(uint64_t deadline_ns) noexcept {
+    return RecvUntilAwaiter(recv_, deadline_ns);
+  }
+  /// The peer's address (getpeername), empty on failure.
+  Address peer_address() const;
 
   struct WriteAwaiter : runtime::Completion {
     TcpStream* s;
@@ -161,11 +185,17 @@ struct ListenOptions {
   bool reuse_port = false;  ///< SO_REUSEPORT: one listener per worker on the same address
 };
 
+/// A bound, listening socket (not yet on any worker): lets a control thread open every worker's
+/// socket first, so that a bind failure is known before anything changes. Returns the fd.
+Result<int, Errno> open_listening_socket(const Address& at, const ListenOptions& o = {});
+
 /// A listening socket with one multishot accept.
 class TcpListener {
  public:
   /// Binds and listens. Fails with errno (EADDRINUSE, EACCES...).
   static Result<TcpListener, Errno> bind(Worker& w, const Address& at, ListenOptions o = {});
+  /// Takes over a listening socket from open_listening_socket (on worker `w`'s thread).
+  static TcpListener adopt(Worker& w, int fd) { return TcpListener(w, fd); }
   TcpListener(TcpListener&& o) noexcept;
   TcpListener& operator=(TcpListener&& o) noexcept;
   ~TcpListener();

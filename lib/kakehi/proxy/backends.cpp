@@ -1,0 +1,100 @@
+// Backend selection and connections on one worker: load balancing over the cluster's eligible
+// backends, keep-alive pools, bounded connect attempts and per-backend exponential back-off.
+#include <algorithm>
+#include <cstring>
+
+#include "kakehi/common/log.hpp"
+#include "kakehi/proxy/internal.hpp"
+
+namespace kakehi::proxy::detail {
+
+namespace {
+constexpr uint64_t kMs = 1'000'000;
+
+// Refreshes the balancer's input from the runtimes; `tried` backends are not eligible again.
+void fill_states(ClusterRuntime& c, uint64_t now, std::span<const size_t> tried) {
+  const auto& cfg = c.snap->backends;
+  const uint32_t limit = c.snap->cluster.max_connections_per_backend;
+  c.scratch.resize(cfg.size());
+  for (size_t i = 0; i < cfg.size(); ++i) {
+    const BackendRuntime& rt = *c.backends[i];
+    BackendState& s = c.scratch[i];
+    s.id = cfg[i].id;
+    s.sticky_id = cfg[i].sticky_id ? std::string_view(*cfg[i].sticky_id) : std::string_view{};
+    s.weight = cfg[i].weight;
+    s.backup = cfg[i].backup;
+    s.active_connections = rt.active;
+    s.up = rt.up(now) && (limit == 0 || rt.active < limit) &&
+           std::find(tried.begin(), tried.end(), i) == tried.end();
+  }
+}
+}  // namespace
+
+runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime& c,
+                                                                  std::string_view sticky_id,
+                                                                  uint32_t connect_timeout_ms,
+                                                                  bool allow_pooled) {
+  std::vector<size_t> tried;  // small: bounded by connect_attempts
+  for (uint32_t attempt = 0; attempt < std::max(1u, opts.connect_attempts); ++attempt) {
+    const uint64_t now = worker.now();
+    fill_states(c, now, tried);
+    std::optional<size_t> idx;
+    if (!sticky_id.empty() && attempt == 0) idx = find_sticky(c.scratch, sticky_id);
+    if (!idx) idx = c.lb.pick(c.scratch, rng);
+    if (!idx) co_return std::nullopt;
+    BackendPtr b = c.backends[*idx];
+    tried.push_back(*idx);
+    if (allow_pooled) {
+      while (!b->idle.empty()) {
+        BackendRuntime::Idle it = std::move(b->idle.back());
+        b->idle.pop_back();
+        if (now - it.since_ns > uint64_t{opts.backend_idle_timeout_ms} * kMs) continue;  // closes
+        ++b->active;
+        ++stats.backend_reuses;
+        co_return Lease{b, std::move(it.stream), true, *idx};
+      }
+    }
+    ++stats.backend_connects;
+    auto r =
+        co_await net::TcpStream::connect(worker, b->address, uint64_t{connect_timeout_ms} * kMs);
+    if (r) {
+      b->consecutive_failures = 0;
+      b->down_until_ns = 0;
+      ++b->active;
+      co_return Lease{b, std::move(*r), false, *idx};
+    }
+    ++stats.connect_failures;
+    if (++b->consecutive_failures >= opts.failures_before_down) {
+      const uint32_t extra = std::min(b->consecutive_failures - opts.failures_before_down, 16u);
+      const uint64_t backoff =
+          std::min(uint64_t{opts.backoff_base_ms} << extra, uint64_t{opts.backoff_max_ms});
+      b->down_until_ns = worker.now() + backoff * kMs;
+      log::warn("backend {} down for {} ms after {} connect failures ({})", b->key, backoff,
+                b->consecutive_failures, std::strerror(r.error()));
+    }
+  }
+  co_return std::nullopt;
+}
+
+runtime::Task<std::optional<net::TcpStream>> WorkerCtx::reconnect(BackendRuntime& b,
+                                                                  uint32_t connect_timeout_ms) {
+  ++stats.backend_connects;
+  auto r = co_await net::TcpStream::connect(worker, b.address, uint64_t{connect_timeout_ms} * kMs);
+  if (!r) {
+    ++stats.connect_failures;
+    co_return std::nullopt;
+  }
+  co_return std::move(*r);
+}
+
+void WorkerCtx::release(Lease& lease, bool reusable) {
+  BackendRuntime& b = *lease.backend;
+  if (b.active > 0) --b.active;
+  if (reusable && !b.retired && !draining && lease.stream.is_open() &&
+      lease.stream.queued_buffers() == 0 && b.idle.size() < opts.max_idle_per_backend) {
+    b.idle.push_back({std::move(lease.stream), worker.now()});
+  }
+  lease.stream = net::TcpStream{};  // closes when not pooled
+}
+
+}  // namespace kakehi::proxy::detail

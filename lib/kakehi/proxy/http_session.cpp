@@ -1,0 +1,527 @@
+// The HTTP/1.1 session: one coroutine per client connection, requests handled in order
+// (pipelined requests wait in the input), each routed on the view current when its head
+// arrived, forwarded to a backend connection from the worker's pool, with bodies streamed both
+// ways as slices of the receive buffers (no copy) and back-pressure from awaiting each write.
+// See docs/proxy.md for the states, timeouts and synthesized answers.
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <deque>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "kakehi/http1/forwarding.hpp"
+#include "kakehi/http1/parser.hpp"
+#include "kakehi/http1/serializer.hpp"
+#include "kakehi/proxy/internal.hpp"
+
+namespace kakehi::proxy::detail {
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr std::string_view kStickyCookie = "KAKEHI_STICKY";
+
+// Unconsumed input of one connection: a window of contiguous bytes (the parsers need a whole
+// head in one piece) and slices received beyond it. Body bytes leave as sub-slices of the
+// window; bytes are copied only to join a head that straddles two receive buffers.
+class Input {
+ public:
+  explicit Input(buffer::BufferPool& pool) : pool_(&pool) {}
+
+  std::string_view view() const noexcept { return window_.view(); }
+  bool empty() const noexcept { return window_.empty() && more_.empty(); }
+  void consume(uint32_t n) noexcept { window_.remove_prefix(n); }
+  /// A reference to `data`, a sub-range of view().
+  buffer::Slice slice_of(std::string_view data) const noexcept {
+    return window_.sub(static_cast<uint32_t>(data.data() - view().data()),
+                       static_cast<uint32_t>(data.size()));
+  }
+  /// Keeps the window's buffer alive (views into a parsed head stay valid).
+  const buffer::Slice& window() const noexcept { return window_; }
+
+  enum class Add { Ok, Full, NoBuffer };
+  /// Appends received bytes after the window.
+  Add add(buffer::Slice s) {
+    if (window_.empty()) {
+      window_ = std::move(s);
+      return Add::Ok;
+    }
+    const uint32_t cap = pool_->buffer_size();
+    if (window_.size() >= cap) return Add::Full;
+    auto fresh = pool_->acquire();
+    if (!fresh) return Add::NoBuffer;
+    const uint32_t take = std::min(s.size(), cap - window_.size());
+    std::byte* out = fresh->writable().data();
+    std::memcpy(out, window_.data(), window_.size());
+    std::memcpy(out + window_.size(), s.data(), take);
+    fresh->remove_suffix(cap - window_.size() - take);
+    window_ = std::move(*fresh);
+    if (take < s.size()) {
+      s.remove_prefix(take);
+      more_.push_front(std::move(s));
+    }
+    return Add::Ok;
+  }
+  /// Moves the next queued slice into the window; false when none is queued.
+  bool pull(Add& result) {
+    if (more_.empty()) return false;
+    buffer::Slice s = std::move(more_.front());
+    more_.pop_front();
+    result = add(std::move(s));
+    return true;
+  }
+  /// Everything unconsumed, in order (for a tunnel).
+  buffer::BufferChain take_all() {
+    buffer::BufferChain c;
+    c.append(std::move(window_));
+    window_ = {};
+    for (auto& s : more_) c.append(std::move(s));
+    more_.clear();
+    return c;
+  }
+
+ private:
+  buffer::BufferPool* pool_;
+  buffer::Slice window_;
+  std::deque<buffer::Slice> more_;
+};
+
+// Why reading the next parser step stopped.
+enum class Read { Step, Eof, Timeout, Error, Full, NoBuffer };
+
+// Feeds `parser` from `in`, receiving from `s` until it has a step other than NeedMore. An end
+// of stream is fed as feed_eof(). `deadline_ns` bounds each wait.
+template <class Parser>
+runtime::Task<Read> next_step(Parser& parser, Input& in, net::TcpStream& s, uint64_t deadline_ns,
+                              http1::Step& step) {
+  for (;;) {
+    step = parser.feed(in.view());
+    if (step.event != http1::Event::NeedMore) co_return Read::Step;
+    in.consume(step.consumed);
+    Input::Add added = Input::Add::Ok;
+    if (!in.pull(added)) {
+      auto r = co_await s.recv_until(deadline_ns);
+      if (!r) co_return r.error() == ETIMEDOUT ? Read::Timeout : Read::Error;
+      if (r->empty()) {
+        step = parser.feed_eof();
+        co_return step.event == http1::Event::NeedMore ? Read::Eof : Read::Step;
+      }
+      added = in.add(std::move(*r));
+    }
+    if (added == Input::Add::Full) co_return Read::Full;
+    if (added == Input::Add::NoBuffer) co_return Read::NoBuffer;
+  }
+}
+
+// True when a pooled connection shows no sign of having been closed by the backend.
+bool looks_alive(const net::TcpStream& s) {
+  if (s.has_pending_input()) return false;
+  char b;
+  ssize_t n = ::recv(s.fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::string_view cookie_value(const http::FieldList& fields, std::string_view name) {
+  for (const http::Field& f : fields) {
+    if (!http::iequals(f.name, "cookie")) continue;
+    std::string_view v = f.value;
+    while (!v.empty()) {
+      size_t end = v.find(';');
+      std::string_view pair = v.substr(0, end);
+      v = end == std::string_view::npos ? std::string_view{} : v.substr(end + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+          pair[name.size()] == '=')
+        return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+http1::Limits parser_limits(const config::Listener& l, uint32_t buffer_size) {
+  http1::Limits lim;
+  // A head must fit in one receive buffer (Input joins at most a buffer's worth).
+  lim.max_header_bytes = std::min(l.limits.max_header_bytes, buffer_size);
+  lim.max_request_line = std::min(lim.max_request_line, lim.max_header_bytes);
+  lim.max_header_count = l.limits.max_header_count;
+  if (l.limits.max_body_bytes != 0) lim.max_body = l.limits.max_body_bytes;
+  return lim;
+}
+
+class Session {
+ public:
+  Session(WorkerCtx& w, ListenerPtr l, net::TcpStream client)
+      : w_(w),
+        l_(std::move(l)),
+        client_(std::move(client)),
+        in_(w.worker.pool()),
+        bin_(w.worker.pool()) {}
+
+  runtime::Task<void> run();
+
+ private:
+  enum class Next { KeepAlive, Close };
+  runtime::Task<Next> exchange();
+  runtime::Task<Next> forward(ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<bool> send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head);
+  runtime::Task<Next> answer(uint16_t status, std::string_view extra_headers = {},
+                             bool close = false);
+  runtime::Task<bool> flush(buffer::BufferChain& chain) {
+    if (chain.empty()) co_return true;
+    co_return static_cast<bool>(co_await client_.write_all(chain));
+  }
+  uint64_t now() const noexcept { return w_.worker.now(); }
+  void count_response(uint16_t status) {
+    if (status >= 100 && status < 600) ++w_.stats.responses[status / 100];
+  }
+
+  WorkerCtx& w_;
+  ListenerPtr l_;
+  net::TcpStream client_;
+  Input in_;
+  Input bin_;
+  ViewPtr view_;
+  const config::Listener* cfg_ = nullptr;
+  const ClusterSnapshot* cluster_ = nullptr;  // for answers: the routed cluster, if any
+  std::optional<http1::RequestParser> parser_;
+  std::optional<http1::ResponseParser> rparser_;
+  std::string client_ip_;
+  uint16_t client_port_ = 0;
+  bool client_keep_ = true;
+  bool request_done_ = false;  // the whole request (body included) has been read
+  bool response_started_ = false;
+  bool is_head_ = false;
+};
+
+runtime::Task<void> Session::run() {
+  SessionCount count(w_, *l_);
+  SessionLink link;
+  link.fd = client_.fd();
+  w_.sessions.push_back(link);
+  if (w_.opts.forwarding_headers) {
+    net::Address peer = client_.peer_address();
+    client_ip_ = peer.to_string();
+    client_port_ = peer.port();
+    if (size_t colon = client_ip_.rfind(':'); colon != std::string::npos)
+      client_ip_.resize(colon);  // "[::1]:5000" -> "[::1]", "1.2.3.4:5000" -> "1.2.3.4"
+    if (client_ip_.size() >= 2 && client_ip_.front() == '[')
+      client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
+  }
+  for (;;) {
+    link.idle = in_.empty();
+    if ((l_->removed || w_.draining) && in_.empty()) break;
+    view_ = w_.view;
+    cfg_ = view_->snap->listener(l_->address);
+    if (!cfg_) break;
+    if (!parser_) parser_.emplace(parser_limits(*cfg_, w_.worker.pool().buffer_size()), "http");
+    Next n = co_await exchange();
+    if (n == Next::Close || !client_keep_) break;
+  }
+  view_.reset();
+  co_await client_.close();
+}
+
+runtime::Task<Session::Next> Session::exchange() {
+  http1::RequestParser& parser = *parser_;
+  cluster_ = nullptr;
+  response_started_ = false;
+  request_done_ = false;
+  // Wait for a request head: the idle timeout until its first byte, then the head timeout.
+  http1::Step step;
+  const uint64_t idle_deadline = now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
+  uint64_t head_deadline = 0;
+  for (;;) {
+    const bool started = !in_.view().empty();
+    if (started && head_deadline == 0)
+      head_deadline = now() + uint64_t{cfg_->timeouts.request_head_ms} * kMs;
+    step = parser.feed(in_.view());
+    if (step.event != http1::Event::NeedMore) break;
+    in_.consume(step.consumed);
+    Input::Add added = Input::Add::Ok;
+    if (!in_.pull(added)) {
+      auto r = co_await client_.recv_until(in_.view().empty() && parser.idle() ? idle_deadline
+                                           : head_deadline                     ? head_deadline
+                                                                               : idle_deadline);
+      if (!r) {
+        if (r.error() == ETIMEDOUT && !(in_.view().empty() && parser.idle()))
+          co_return co_await answer(408, {}, true);
+        co_return Next::Close;
+      }
+      if (r->empty()) {
+        step = parser.feed_eof();
+        if (step.event == http1::Event::NeedMore) co_return Next::Close;  // clean end
+        co_return Next::Close;  // truncated head: nobody to answer
+      }
+      added = in_.add(std::move(*r));
+    }
+    if (added == Input::Add::Full) co_return co_await answer(431, {}, true);
+    if (added == Input::Add::NoBuffer) co_return co_await answer(503, {}, true);
+  }
+  if (step.event == http1::Event::Error)
+    co_return co_await answer(http1::status(step.error), {}, true);
+  // step.event == Head
+  in_.consume(step.consumed);
+  ++w_.stats.requests;
+  http::Request& req = parser.message();
+  const http1::HeadInfo info = parser.info();
+  is_head_ = req.method == "HEAD";
+  client_keep_ = info.keep_alive && !l_->removed && !w_.draining;
+  if (req.framing.kind == http::BodyKind::None || req.framing.kind == http::BodyKind::Upgrade) {
+    step = parser.feed(in_.view());  // a bodiless request completes at once
+    if (step.event == http1::Event::Complete) in_.consume(step.consumed);
+    request_done_ = true;
+  }
+
+  auto router = view_->snap->routers.find(l_->address);
+  Route route;
+  if (router != view_->snap->routers.end())
+    route = router->second->lookup(req.authority, req.path, req.method);
+  if (!route) co_return co_await answer(404, {}, !request_done_);
+  ClusterRuntime* cluster = view_->cluster(route.cluster);
+  if (!cluster) co_return co_await answer(503, {}, !request_done_);
+  cluster_ = cluster->snap;
+  if (cluster_->cluster.https_redirect && l_->kind == config::ListenerKind::Http) {
+    char host_buf[Router::kMaxHost];
+    std::string_view host = req.authority;
+    if (size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+      host = host.substr(0, colon);  // the redirect goes to the default HTTPS port
+    (void)host_buf;
+    std::string location = fmt::format("Location: https://{}{}\r\n", host, req.path);
+    co_return co_await answer(301, location, !request_done_);
+  }
+  std::string_view sticky;
+  if (cluster_->cluster.sticky_session) sticky = cookie_value(req.fields, kStickyCookie);
+  co_return co_await forward(*cluster, sticky);
+}
+
+runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head) {
+  buffer::BufferChain chain;
+  chain.append(head);
+  co_return static_cast<bool>(co_await lease.stream.write_all(chain));
+}
+
+runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::string_view sticky) {
+  http1::RequestParser& parser = *parser_;
+  http::Request& req = parser.message();
+  const http1::HeadInfo info = parser.info();
+  const buffer::Slice head_hold = in_.window();  // the head's bytes stay valid until we return
+  const config::Timeouts& to = cfg_->timeouts;
+
+  auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
+  if (!lease) co_return co_await answer(503, {}, !request_done_);
+  struct Release {  // the lease goes back to the pool (or is closed) on every path
+    WorkerCtx& w;
+    WorkerCtx::Lease& lease;
+    bool reusable = false;
+    ~Release() { w.release(lease, reusable); }
+  } release{w_, *lease};
+
+  // With a body, a pooled connection is used only if it shows no sign of being closed: the
+  // body cannot be replayed on a fresh one.
+  if (lease->reused && !request_done_ && !looks_alive(lease->stream)) {
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    if (!fresh) co_return co_await answer(503, {}, true);
+    lease->stream = std::move(*fresh);
+    lease->reused = false;
+  }
+
+  // Edit and serialize the head.
+  http1::ForwardingOptions fwd;
+  fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
+      fwd.forwarded = w_.opts.forwarding_headers;
+  fwd.via = w_.opts.via;
+  http1::Peer peer{client_ip_, client_port_, "http", l_->port, {}};
+  if (info.expect_continue) req.fields.remove("expect");  // answered here: see below
+  const std::string_view request_id = http1::edit_request(req, peer, fwd, info.upgrade);
+  const bool body = !request_done_;
+  const http::Framing out =
+      req.framing.kind == http::BodyKind::Upgrade ? http::Framing{} : req.framing;
+  auto head = http1::write_request_head(w_.worker.pool(), req, out, {.upgrade = info.upgrade});
+  if (!head)
+    co_return co_await answer(head.error() == http1::SerializeError::HeadTooLarge ? 431 : 503, {},
+                              true);
+  const std::string_view method = req.method;
+
+  bool retried = false;
+  if (!co_await send_request_head(*lease, *head)) {
+    if (!lease->reused) co_return co_await answer(502, {}, true);
+    ++w_.stats.stale_retries;
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    if (!fresh) co_return co_await answer(503, {}, true);
+    lease->stream = std::move(*fresh);
+    lease->reused = false;
+    retried = true;
+    if (!co_await send_request_head(*lease, *head)) co_return co_await answer(502, {}, true);
+  }
+
+  // Stream the request body.
+  if (!request_done_) {
+    if (info.expect_continue) {
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!co_await client_.write_all(std::as_bytes(std::span(k100)))) co_return Next::Close;
+    }
+    http1::BodyWriter bw(w_.worker.pool(), out);
+    buffer::BufferChain chain;
+    http1::Step step = parser.feed(in_.view());
+    for (;;) {
+      if (step.event == http1::Event::NeedMore) {
+        in_.consume(step.consumed);
+        // Send what is framed before waiting for more input (back-pressure both ways).
+        if (!chain.empty() && !co_await lease->stream.write_all(chain))
+          co_return co_await answer(502, {}, true);
+        Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
+                                    step);
+        if (r == Read::Timeout) co_return co_await answer(408, {}, true);
+        if (r == Read::Full) co_return co_await answer(400, {}, true);
+        if (r == Read::NoBuffer) co_return co_await answer(503, {}, true);
+        if (r != Read::Step) co_return Next::Close;
+        continue;
+      }
+      if (step.event == http1::Event::Error)
+        co_return co_await answer(http1::status(step.error), {}, true);
+      if (step.event == http1::Event::Body && !step.data.empty() &&
+          !bw.write(in_.slice_of(step.data), chain))
+        co_return co_await answer(503, {}, true);
+      in_.consume(step.consumed);
+      if (step.event == http1::Event::Complete) {
+        if (!bw.finish(req.trailers, chain)) co_return co_await answer(503, {}, true);
+        break;
+      }
+      step = parser.feed(in_.view());
+    }
+    if (!co_await lease->stream.write_all(chain)) co_return co_await answer(502, {}, true);
+    request_done_ = true;
+  }
+
+  // Read the response head (again on a fresh connection if a pooled one turns out closed).
+  if (!rparser_) rparser_.emplace();
+  http1::ResponseParser& rp = *rparser_;
+  http1::Step step;
+  for (;;) {
+    bin_ = Input(w_.worker.pool());
+    rp.start(method);
+    Read r = co_await next_step(rp, bin_, lease->stream,
+                                now() + uint64_t{to.backend_response_ms} * kMs, step);
+    if (r == Read::Step && step.event != http1::Event::Error) break;
+    if (r == Read::Timeout) co_return co_await answer(504, {}, true);
+    const bool stale = (r == Read::Eof || r == Read::Error) && bin_.view().empty() &&
+                       lease->reused && !retried && !body;
+    if (!stale) co_return co_await answer(502, {}, true);
+    ++w_.stats.stale_retries;  // the backend closed the idle connection: not a failure
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    if (!fresh) co_return co_await answer(503, {}, true);
+    lease->stream = std::move(*fresh);
+    lease->reused = false;
+    retried = true;
+    if (!co_await send_request_head(*lease, *head)) co_return co_await answer(502, {}, true);
+  }
+
+  // Relay the response: informational heads, then the final head and its body.
+  buffer::BufferChain chain;
+  std::optional<http1::BodyWriter> bw;
+  bool final_head = false;
+  bool upgraded = false;
+  for (;;) {
+    if (step.event == http1::Event::NeedMore) {
+      bin_.consume(step.consumed);
+      if (!co_await flush(chain)) co_return Next::Close;
+      Read r = co_await next_step(rp, bin_, lease->stream,
+                                  now() + uint64_t{to.backend_response_ms} * kMs, step);
+      if (r == Read::Step) continue;
+      if (!response_started_) co_return co_await answer(r == Read::Timeout ? 504 : 502, {}, true);
+      co_return Next::Close;  // truncated response: the client sees the connection end
+    }
+    if (step.event == http1::Event::Error) {
+      if (response_started_) co_return Next::Close;
+      co_return co_await answer(502, {}, true);
+    }
+    if (step.event == http1::Event::Head) {
+      http::Response& res = rp.message();
+      if (res.status < 200 && res.status != 101) {
+        // 1xx: forwarded as it is (a 100 was answered here already).
+        if (res.status != 100) {
+          auto h = http1::write_response_head(w_.worker.pool(), res, {}, {});
+          if (h) chain.append(std::move(*h));
+        }
+      } else {
+        final_head = true;
+        upgraded = res.status == 101;
+        http1::edit_response(res, fwd, request_id, upgraded);
+        if (cluster_->cluster.sticky_session) {
+          const config::Backend& b = cluster_->backends[lease->index];
+          const std::string_view id = b.sticky_id ? std::string_view(*b.sticky_id) : b.id;
+          if (sticky != id)
+            res.fields.add("Set-Cookie",
+                           res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
+        }
+        http::Framing rout = http1::outgoing_framing(res.framing, req.version);
+        if (is_head_ || res.status == 204 || res.status == 304) rout = {};
+        if (upgraded) rout = {};
+        if (rout.kind == http::BodyKind::Close || upgraded) client_keep_ = false;
+        auto h = http1::write_response_head(
+            w_.worker.pool(), res, rout, {.connection_close = !client_keep_, .upgrade = upgraded});
+        if (!h) co_return co_await answer(502, {}, true);
+        count_response(res.status);
+        chain.append(std::move(*h));
+        response_started_ = true;
+        bw.emplace(w_.worker.pool(), rout);
+      }
+    } else if (step.event == http1::Event::Body) {
+      if (bw && !step.data.empty() && !bw->write(bin_.slice_of(step.data), chain))
+        co_return Next::Close;
+    }
+    bin_.consume(step.consumed);
+    if (step.event == http1::Event::Complete && final_head) {
+      if (!upgraded && !bw->finish(rp.message().trailers, chain)) co_return Next::Close;
+      break;
+    }
+    step = rp.feed(bin_.view());
+  }
+  if (!co_await flush(chain)) co_return Next::Close;
+
+  if (upgraded) {
+    ++w_.stats.upgrades;
+    co_await pipe(w_, client_, lease->stream, in_.take_all(), bin_.take_all(), to.front_idle_ms);
+    co_return Next::Close;
+  }
+  release.reusable = rp.info().keep_alive && bin_.empty() && request_done_;
+  co_return client_keep_ ? Next::KeepAlive : Next::Close;
+}
+
+runtime::Task<Session::Next> Session::answer(uint16_t status, std::string_view extra_headers,
+                                             bool close) {
+  ++w_.stats.answers;
+  count_response(status);
+  if (response_started_) co_return Next::Close;  // too late for a status: just end
+  if (close) client_keep_ = false;
+  const std::string* tmpl = nullptr;
+  if (cluster_) {
+    if (auto it = cluster_->cluster.answers.find(status); it != cluster_->cluster.answers.end())
+      tmpl = &it->second;
+  }
+  if (!tmpl && cfg_) {
+    if (auto it = cfg_->answers.find(status); it != cfg_->answers.end()) tmpl = &it->second;
+  }
+  const std::string_view reason = http1::reason_phrase(status);
+  std::string body = tmpl ? *tmpl : fmt::format("{} {}\n", status, reason);
+  std::string msg = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
+      "Cache-Control: no-cache\r\n{}{}\r\n",
+      status, reason, body.size(), extra_headers, client_keep_ ? "" : "Connection: close\r\n");
+  if (!is_head_) msg += body;
+  response_started_ = true;
+  if (!co_await client_.write_all(std::as_bytes(std::span(msg)))) co_return Next::Close;
+  co_return client_keep_ ? Next::KeepAlive : Next::Close;
+}
+
+}  // namespace
+
+runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client) {
+  Session s(w, std::move(l), std::move(client));
+  co_await s.run();
+}
+
+}  // namespace kakehi::proxy::detail

@@ -1,0 +1,169 @@
+// The proxy's per-worker data structures (not a public header): the immutable snapshot shared by
+// every worker, each worker's runtime view of it (load-balancer cursors, backend runtimes with
+// their keep-alive pools), listeners and sessions. See docs/proxy.md for states and invariants.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kakehi/common/intrusive_list.hpp"
+#include "kakehi/config/model.hpp"
+#include "kakehi/net/address.hpp"
+#include "kakehi/net/tcp.hpp"
+#include "kakehi/proxy/load_balancer.hpp"
+#include "kakehi/proxy/proxy.hpp"
+#include "kakehi/proxy/router.hpp"
+#include "kakehi/runtime/task.hpp"
+#include "kakehi/runtime/worker.hpp"
+
+namespace kakehi::proxy::detail {
+
+// ---- Immutable, built once per applied diff on the control plane, shared by all workers ----
+
+struct ClusterSnapshot {
+  config::Cluster cluster;
+  std::vector<config::Backend> backends;  ///< ordered by id
+  std::vector<net::Address> addresses;    ///< parsed, aligned with `backends`
+};
+
+struct Snapshot {
+  config::State state;
+  std::unordered_map<std::string, RouterPtr> routers;  ///< HTTP listener address -> router
+  std::unordered_map<std::string, ClusterSnapshot> clusters;
+  [[nodiscard]] static std::shared_ptr<const Snapshot> build(config::State state);
+  [[nodiscard]] const ClusterSnapshot* cluster(std::string_view id) const;
+  [[nodiscard]] const config::Listener* listener(std::string_view address) const;
+};
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// ---- Per worker ----
+
+class WorkerCtx;
+
+/// One backend address on one worker: its idle keep-alive connections, live request count and
+/// failure state. Shared by the clusters that list the address; kept alive by sessions using it
+/// after it leaves the configuration (its pool then accepts no connection back).
+struct BackendRuntime {
+  net::Address address;
+  std::string key;  ///< the address text
+  struct Idle {
+    net::TcpStream stream;
+    uint64_t since_ns;
+  };
+  std::vector<Idle> idle;
+  uint32_t active = 0;  ///< requests / tunnels in flight
+  uint32_t consecutive_failures = 0;
+  uint64_t down_until_ns = 0;
+  bool retired = false;  ///< removed from the configuration: no pooling
+  [[nodiscard]] bool up(uint64_t now) const noexcept { return now >= down_until_ns; }
+};
+using BackendPtr = std::shared_ptr<BackendRuntime>;
+
+/// A cluster as one worker sees it: the snapshot's backends with their runtimes.
+struct ClusterRuntime {
+  const ClusterSnapshot* snap = nullptr;
+  std::vector<BackendPtr> backends;  ///< aligned with snap->backends
+  LoadBalancer lb{config::LbAlgorithm::RoundRobin};
+  std::vector<BackendState> scratch;  ///< pick() input, reused
+};
+
+/// What a session holds for the duration of one request: the snapshot and this worker's runtime
+/// state for it. Replaced (not mutated) when a diff is applied.
+struct View {
+  SnapshotPtr snap;
+  std::unordered_map<std::string_view, ClusterRuntime> clusters;  ///< keys view into `snap`
+  [[nodiscard]] ClusterRuntime* cluster(std::string_view id);
+};
+using ViewPtr = std::shared_ptr<View>;
+
+/// A listening address on one worker.
+struct ListenerRt {
+  std::string address;
+  uint16_t port = 0;
+  config::ListenerKind kind = config::ListenerKind::Http;
+  std::unique_ptr<net::TcpListener> socket;
+  uint32_t sessions = 0;
+  bool removed = false;  ///< stopped accepting: sessions finish their request and close
+};
+using ListenerPtr = std::shared_ptr<ListenerRt>;
+
+/// A client connection's registration, so a drain can wake idle sessions.
+struct SessionLink : IntrusiveHook {
+  int fd = -1;
+  bool idle = true;  ///< waiting for the next request (safe to close)
+};
+
+class WorkerCtx {
+ public:
+  WorkerCtx(runtime::Worker& w, const ProxyOptions& opts, uint64_t seed)
+      : worker(w), opts(opts), rng(seed) {}
+
+  runtime::Worker& worker;
+  const ProxyOptions& opts;
+  Rng rng;
+  ViewPtr view;
+  std::map<std::string, ListenerPtr> listeners;
+  std::unordered_map<std::string, BackendPtr> backends;  ///< by address text
+  IntrusiveList<SessionLink> sessions;
+  ProxyStats stats;
+  bool draining = false;
+  uint64_t request_counter = 0;
+
+  /// Installs a new snapshot: builds the view, retires backends no longer configured, opens
+  /// accept loops for `new_fds` (address -> listening fd) and stops removed listeners.
+  void install(SnapshotPtr snap, const std::map<std::string, int>& new_fds);
+  /// Stops accepting everywhere and closes idle client connections.
+  void start_drain();
+
+  // Backend connections (backends.cpp).
+  struct Lease {
+    BackendPtr backend;
+    net::TcpStream stream;
+    bool reused = false;
+    size_t index = 0;  ///< position in the cluster's backends
+  };
+  /// Picks a backend of `cluster` (sticky id first when given) and connects to it, trying other
+  /// backends on failure (bounded by opts.connect_attempts). Empty: no backend could be used
+  /// (`*all_down` tells whether none was eligible at all).
+  runtime::Task<std::optional<Lease>> acquire(ClusterRuntime& cluster, std::string_view sticky_id,
+                                              uint32_t connect_timeout_ms, bool allow_pooled);
+  /// A fresh connection to the same backend (after a stale pooled one failed).
+  runtime::Task<std::optional<net::TcpStream>> reconnect(BackendRuntime& b,
+                                                         uint32_t connect_timeout_ms);
+  /// Ends a request on `lease`: back to the pool when `reusable`, else closed.
+  void release(Lease& lease, bool reusable);
+
+ private:
+  void accept_loop_start(const ListenerPtr& l);
+};
+
+/// Counts a client connection on its listener and worker for the session's lifetime.
+struct SessionCount {  // counts a client connection on its listener and worker for its lifetime
+  WorkerCtx& w;
+  ListenerRt& l;
+  SessionCount(WorkerCtx& wc, ListenerRt& lr) : w(wc), l(lr) {
+    ++l.sessions;
+    ++w.stats.active_sessions;
+  }
+  ~SessionCount() {
+    --l.sessions;
+    --w.stats.active_sessions;
+  }
+  SessionCount(const SessionCount&) = delete;
+  SessionCount& operator=(const SessionCount&) = delete;
+};
+
+runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l);
+runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
+runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
+/// Copies bytes both ways until both directions ended (EOF is passed on as a half-close).
+/// `to_b` / `to_a` are bytes already received that belong to the other side.
+/// An error or `idle_ms` without bytes in one direction aborts both.
+runtime::Task<void> pipe(WorkerCtx& w, net::TcpStream& a, net::TcpStream& b,
+                         buffer::BufferChain to_b, buffer::BufferChain to_a, uint64_t idle_ms);
+
+}  // namespace kakehi::proxy::detail

@@ -1,0 +1,330 @@
+// Proxy: the control plane over N workers. A diff is validated once (config::apply_and_answer),
+// the sockets of new listeners are opened here (a bind failure rejects the diff before anything
+// changes), then each worker's config actor (its mailbox job) installs the new immutable
+// snapshot. Sessions keep the view they started a request with.
+#include "kakehi/proxy/proxy.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "kakehi/common/log.hpp"
+#include "kakehi/proxy/internal.hpp"
+#include "kakehi/runtime/worker_group.hpp"
+
+namespace kakehi::proxy {
+
+ProxyStats& ProxyStats::operator+=(const ProxyStats& o) {
+  accepted += o.accepted;
+  active_sessions += o.active_sessions;
+  requests += o.requests;
+  for (int i = 0; i < 6; ++i) responses[i] += o.responses[i];
+  answers += o.answers;
+  backend_connects += o.backend_connects;
+  backend_reuses += o.backend_reuses;
+  connect_failures += o.connect_failures;
+  stale_retries += o.stale_retries;
+  upgrades += o.upgrades;
+  tcp_sessions += o.tcp_sessions;
+  return *this;
+}
+
+namespace detail {
+
+SnapshotPtr Snapshot::build(config::State state) {
+  auto s = std::make_shared<Snapshot>();
+  s->state = std::move(state);
+  for (const auto& [addr, l] : s->state.listeners)
+    if (l.kind != config::ListenerKind::Tcp)
+      s->routers.emplace(addr, Router::build(s->state, addr));
+  for (const auto& [id, c] : s->state.clusters) s->clusters[id].cluster = c;
+  for (const auto& [key, b] : s->state.backends) {
+    ClusterSnapshot& cs = s->clusters[b.cluster];
+    cs.backends.push_back(b);
+    cs.addresses.push_back(net::Address::parse(b.address).value_or(net::Address{}));
+  }
+  return s;
+}
+
+const ClusterSnapshot* Snapshot::cluster(std::string_view id) const {
+  auto it = clusters.find(std::string(id));
+  return it == clusters.end() ? nullptr : &it->second;
+}
+
+const config::Listener* Snapshot::listener(std::string_view address) const {
+  auto it = state.listeners.find(std::string(address));
+  return it == state.listeners.end() ? nullptr : &it->second;
+}
+
+ClusterRuntime* View::cluster(std::string_view id) {
+  auto it = clusters.find(id);
+  return it == clusters.end() ? nullptr : &it->second;
+}
+
+void WorkerCtx::install(SnapshotPtr snap, const std::map<std::string, int>& new_fds) {
+  auto v = std::make_shared<View>();
+  v->snap = snap;
+  std::set<std::string> configured;
+  for (const auto& [id, cs] : snap->clusters) {
+    ClusterRuntime cr;
+    cr.snap = &cs;
+    cr.lb = LoadBalancer(cs.cluster.lb);
+    if (view) {  // keep the round-robin position across diffs
+      if (ClusterRuntime* old = view->cluster(id);
+          old && old->lb.algorithm() == cs.cluster.lb && old->backends.size() == cs.backends.size())
+        cr.lb = old->lb;
+    }
+    for (size_t i = 0; i < cs.backends.size(); ++i) {
+      const std::string& key = cs.backends[i].address;
+      configured.insert(key);
+      BackendPtr& b = backends[key];
+      if (!b) {
+        b = std::make_shared<BackendRuntime>();
+        b->address = cs.addresses[i];
+        b->key = key;
+      }
+      cr.backends.push_back(b);
+    }
+    v->clusters.emplace(std::string_view(cs.cluster.id), std::move(cr));
+  }
+  for (auto it = backends.begin(); it != backends.end();) {
+    if (configured.count(it->first)) {
+      ++it;
+      continue;
+    }
+    it->second->retired = true;  // sessions using it finish; nothing goes back to its pool
+    it->second->idle.clear();
+    it = backends.erase(it);
+  }
+  view = std::move(v);
+
+  for (auto it = listeners.begin(); it != listeners.end();) {
+    const config::Listener* l = snap->listener(it->first);
+    if (l && l->active && l->kind == it->second->kind) {
+      ++it;
+      continue;
+    }
+    it->second->removed = true;
+    it->second->socket->close();
+    it = listeners.erase(it);
+  }
+  for (const auto& [addr, fd] : new_fds) {
+    auto l = std::make_shared<ListenerRt>();
+    l->address = addr;
+    l->port = net::Address::parse(addr).value_or(net::Address{}).port();
+    l->kind = snap->listener(addr)->kind;
+    l->socket = std::make_unique<net::TcpListener>(net::TcpListener::adopt(worker, fd));
+    listeners[addr] = l;
+    worker.spawn(accept_loop(*this, l));
+  }
+}
+
+void WorkerCtx::start_drain() {
+  draining = true;
+  for (auto& [addr, l] : listeners) {
+    l->removed = true;
+    l->socket->close();
+  }
+  listeners.clear();
+  for (auto& [key, b] : backends) b->idle.clear();
+  sessions.for_each([](SessionLink& s) {
+    if (s.idle) ::shutdown(s.fd, SHUT_RDWR);  // the session's recv sees the end and returns
+  });
+}
+
+}  // namespace detail
+
+using detail::WorkerCtx;
+
+struct Proxy::Impl {
+  ProxyOptions opts;
+  runtime::WorkerGroup group;
+  std::vector<std::unique_ptr<WorkerCtx>> ctxs;
+  mutable std::mutex mu;  // serializes apply/drain/stop; guards the fields below
+  config::State state;
+  std::set<std::string> bound;  // listener addresses with sockets on the workers
+  bool stopped = false;
+
+  explicit Impl(ProxyOptions o)
+      : opts(std::move(o)), group(std::max<size_t>(1, opts.workers), opts.worker) {
+    ctxs.resize(group.size());
+    std::random_device rd;
+    const uint64_t seed = (uint64_t{rd()} << 32) ^ rd();
+    group
+        .broadcast<int>([this, seed](runtime::Worker& w, size_t i) -> runtime::Task<int> {
+          ctxs[i] = std::make_unique<WorkerCtx>(w, opts, seed + i * 0x9E3779B97F4A7C15ull);
+          ctxs[i]->install(detail::Snapshot::build({}), {});
+          co_return 0;
+        })
+        .get();
+  }
+
+  // Runs `fn` on every worker's context and waits.
+  template <class R, class Fn>
+  std::vector<R> on_workers(Fn fn) {
+    return group
+        .broadcast<R>(
+            [this, fn](runtime::Worker&, size_t i) -> runtime::Task<R> { co_return fn(*ctxs[i]); })
+        .get();
+  }
+
+  std::vector<config::Answer> apply(std::vector<config::Request> diff);
+  void shutdown_workers();
+};
+
+namespace {
+bool serves(const config::Listener& l) {
+  return l.active && l.kind != config::ListenerKind::Https;  // HTTPS waits for the TLS layer
+}
+
+// The index of the request that introduced listener `addr` (its error names it).
+size_t request_for_listener(const std::vector<config::Request>& diff, const std::string& addr) {
+  for (size_t i = 0; i < diff.size(); ++i) {
+    if (auto* a = std::get_if<config::AddListener>(&diff[i].body); a && a->listener.address == addr)
+      return i;
+    if (auto* u = std::get_if<config::UpdateListener>(&diff[i].body);
+        u && u->listener.address == addr)
+      return i;
+  }
+  return 0;
+}
+}  // namespace
+
+std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff) {
+  std::lock_guard lock(mu);
+  config::DiffOutcome out = config::apply_and_answer(state, diff);
+  if (!out.state) return std::move(out.answers);
+  if (stopped) {
+    for (auto& a : out.answers) {
+      a.status = config::AnswerStatus::Error;
+      a.message = "the proxy is stopping";
+      a.payload.reset();
+    }
+    return std::move(out.answers);
+  }
+  config::State next = std::move(*out.state);
+
+  // Open the sockets of listeners that start serving, for every worker, before any change.
+  std::vector<std::map<std::string, int>> fds(group.size());
+  std::set<std::string> next_bound;
+  for (const auto& [addr, l] : next.listeners) {
+    if (!serves(l)) continue;
+    next_bound.insert(addr);
+    if (bound.count(addr)) continue;
+    auto at = net::Address::parse(addr);
+    for (size_t i = 0; i < group.size(); ++i) {
+      auto fd = at ? net::open_listening_socket(*at, {.backlog = 4096, .reuse_port = true})
+                   : Result<int, net::Errno>(Unexpected(EINVAL));
+      if (fd) {
+        fds[i][addr] = *fd;
+        continue;
+      }
+      for (auto& m : fds)
+        for (auto& [a, f] : m) ::close(f);
+      const size_t bad = request_for_listener(diff, addr);
+      std::string why = "listen on " + addr + ": " + std::strerror(fd.error());
+      for (size_t j = 0; j < out.answers.size(); ++j) {
+        out.answers[j].payload.reset();
+        out.answers[j].status = config::AnswerStatus::Error;
+        out.answers[j].message = j == bad ? "request \"" + diff[j].id + "\": " + why
+                                          : "not applied: request \"" + diff[bad].id + "\" failed";
+      }
+      return std::move(out.answers);
+    }
+  }
+
+  auto snap = detail::Snapshot::build(next);
+  group
+      .broadcast<int>([this, snap, &fds](runtime::Worker&, size_t i) -> runtime::Task<int> {
+        ctxs[i]->install(snap, fds[i]);
+        co_return 0;
+      })
+      .get();
+  state = std::move(next);
+  bound = std::move(next_bound);
+  return std::move(out.answers);
+}
+
+void Proxy::Impl::shutdown_workers() {
+  // Close listeners, pools and client sockets on each worker's own thread, then stop the loops
+  // (their teardown destroys what is still suspended while the contexts are alive).
+  on_workers<int>([](WorkerCtx& c) {
+    c.start_drain();
+    c.sessions.for_each([](detail::SessionLink& s) { ::shutdown(s.fd, SHUT_RDWR); });
+    c.view.reset();
+    c.backends.clear();
+    return 0;
+  });
+  group.stop();
+  ctxs.clear();
+}
+
+Proxy::Proxy(ProxyOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
+
+Proxy::~Proxy() { stop(); }
+
+std::vector<config::Answer> Proxy::apply(std::vector<config::Request> diff) {
+  return impl_->apply(std::move(diff));
+}
+
+std::future<std::vector<config::Answer>> Proxy::apply_async(std::vector<config::Request> diff) {
+  return std::async(std::launch::async,
+                    [this, d = std::move(diff)]() mutable { return impl_->apply(std::move(d)); });
+}
+
+config::State Proxy::state() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state;
+}
+
+size_t Proxy::worker_count() const noexcept { return impl_->group.size(); }
+
+ProxyStats Proxy::stats() {
+  std::lock_guard lock(impl_->mu);
+  ProxyStats total;
+  if (impl_->stopped) return total;
+  for (const ProxyStats& s : impl_->on_workers<ProxyStats>([](WorkerCtx& c) { return c.stats; }))
+    total += s;
+  return total;
+}
+
+size_t Proxy::drain(std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped) return 0;
+    impl_->on_workers<int>([](WorkerCtx& c) {
+      c.start_drain();
+      return 0;
+    });
+    impl_->bound.clear();
+  }
+  for (;;) {
+    size_t open = 0;
+    {
+      std::lock_guard lock(impl_->mu);
+      if (impl_->stopped) return 0;
+      for (size_t n : impl_->on_workers<size_t>([](WorkerCtx& c) {
+             c.start_drain();  // sessions that became idle since: close them too
+             return static_cast<size_t>(c.stats.active_sessions);
+           }))
+        open += n;
+    }
+    if (open == 0 || std::chrono::steady_clock::now() >= end) return open;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void Proxy::stop() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->shutdown_workers();
+}
+
+}  // namespace kakehi::proxy
