@@ -402,10 +402,13 @@ class Loader {
     Table pr(*pt, t.field("path"), {"prefix", "exact", "regex"});
     if (pt->size() != 1)
       fail(pos_of(*n), t.field("path") + ": exactly one of prefix, exact or regex is required");
-    const auto& [k, v] = *pt->begin();
-    p.kind = *config::path_kind_from(k.str());
-    p.value = *pr.string(k.str());
-    (void)v;
+    std::string kind;
+    for (auto&& [k, v] : *pt) {
+      (void)v;
+      kind = std::string(k.str());
+    }
+    p.kind = *config::path_kind_from(kind);
+    p.value = *pr.string(kind);
     return p;
   }
 
