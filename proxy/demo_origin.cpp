@@ -25,9 +25,9 @@ std::string page(const http::request<http::string_body>& req, const std::string&
                  uint16_t port, const tcp::endpoint& peer) {
   std::string s;
   s += "Hello from kakehi!\n\n";
-  s += "This page was served by the demo origin built into the kakehi binary (127.0.0.1:";
-  s += std::to_string(port) + ")\nand reached you through the kakehi reverse proxy on " + proxy +
-       ".\n";
+  s += "This page came through kakehi: the reverse proxy on " + proxy +
+       " passed your request to the demo origin built into the binary (127.0.0.1:" +
+       std::to_string(port) + ").\n";
   s += "Run `kakehi -c FILE` to proxy your own services (docs/configuration.md).\n\n";
   s += "The request as the origin received it (from " + peer.address().to_string() + ":" +
        std::to_string(peer.port()) + "):\n\n";

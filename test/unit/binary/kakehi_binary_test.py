@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Integration test of the kakehi edge binary (Python 3 stdlib + curl).
+
+Starts the real binary on a temporary TOML file with free ports in front of two small origins
+started here, then checks: requests through it (curl), SIGHUP reload adding a route (old route
+kept), SIGHUP with a bad file (one FILE:LINE:COL line, old config kept), the control socket
+(`kakehi ctl` list/add/remove, bad JSON, over-long line), SIGTERM drain exit 0 within the
+deadline, SIGQUIT, and --check. Every process is stopped by PID; every wait is bounded.
+
+usage: kakehi_binary_test.py PATH/TO/kakehi
+"""
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+KAKEHI = os.path.abspath(sys.argv[1])
+PROCS = []  # every child we start, stopped by PID at the end
+FAILURES = []
+CHECKS = 0
+
+
+def check(cond, what):
+    global CHECKS
+    CHECKS += 1
+    if not cond:
+        FAILURES.append(what)
+        print(f"FAIL: {what}", flush=True)
+    return cond
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class Origin:
+    """A keep-alive HTTP/1.1 origin answering `origin-NAME PATH`."""
+
+    def __init__(self, name):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                body = f"origin-{name} {self.path}".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Kakehi:
+    """The binary under test, its stderr collected by a thread."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen([KAKEHI] + args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        PROCS.append(self.proc)
+        self.lines = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, needle, timeout=10.0, start=0):
+        """Index of the first stderr line from `start` containing `needle`, or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for i in range(start, len(self.lines)):
+                    if needle in self.lines[i]:
+                        return i
+            if self.proc.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.02)
+        return None
+
+    def line_count(self):
+        with self.lock:
+            return len(self.lines)
+
+    def stderr(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def curl(port, path, timeout=5):
+    r = subprocess.run(["curl", "-s", "-m", str(timeout), "-w", "\n%{http_code}",
+                        f"http://127.0.0.1:{port}{path}"],
+                       capture_output=True, text=True, timeout=timeout + 5)
+    body, _, code = r.stdout.rpartition("\n")
+    return code, body
+
+
+def wait_body(port, path, expected, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = curl(port, path)
+        if last == ("200", expected):
+            return True
+        time.sleep(0.05)
+    print(f"  last answer for {path}: {last}", flush=True)
+    return False
+
+
+def ctl(sock, payload=None, stdin=None):
+    args = [KAKEHI, "ctl", "-s", sock] + ([payload] if payload is not None else [])
+    r = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=40)
+    answers = []
+    for line in r.stdout.splitlines():
+        answers.append(json.loads(line))
+    return r.returncode, answers, r.stderr
+
+
+def config_text(port, origin_a, sock, extra=""):
+    return f"""
+[proxy]
+workers = 1
+drain_timeout_ms = 3000
+control_socket = "{sock}"
+
+[[listeners]]
+address = "127.0.0.1:{port}"
+timeouts = {{ front_idle_ms = 30000 }}
+
+[[clusters]]
+id = "a"
+  [[clusters.backends]]
+  id = "a1"
+  address = "127.0.0.1:{origin_a}"
+  [[clusters.frontends]]
+  id = "a-all"
+  path = {{ prefix = "/" }}
+{extra}"""
+
+
+def route_b(origin_b):
+    return f"""
+[[clusters]]
+id = "b"
+  [[clusters.backends]]
+  address = "127.0.0.1:{origin_b}"
+  [[clusters.frontends]]
+  id = "b-api"
+  path = "/b/"
+"""
+
+
+def test_reload_and_control(tmp, origin_a, origin_b):
+    port = free_port()
+    conf = os.path.join(tmp, "kakehi.toml")
+    sock = os.path.join(tmp, "ctl.sock")
+    with open(conf, "w") as f:
+        f.write(config_text(port, origin_a.port, sock))
+    k = Kakehi(["-c", conf])
+    check(k.wait_line("listening on http://127.0.0.1:") is not None,
+          "start-up line: " + k.stderr())
+    check(wait_body(port, "/x", "origin-a /x"), "request through the proxy")
+    check(curl(port, "/b/1") == ("200", "origin-a /b/1"), "catch-all before reload")
+
+    # SIGHUP with a second cluster/frontend/backend: the new route works, the old one stays.
+    with open(conf, "w") as f:
+        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port)))
+    n = k.line_count()
+    k.signal(signal.SIGHUP)
+    check(k.wait_line("reloaded (", start=n) is not None, "reload logged: " + k.stderr())
+    check(wait_body(port, "/b/1", "origin-b /b/1"), "new route after SIGHUP")
+    check(curl(port, "/x") == ("200", "origin-a /x"), "old route after SIGHUP")
+
+    # A bad file: one FILE:LINE:COL line, the old configuration keeps running.
+    with open(conf, "w") as f:
+        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port)) +
+                "\n[[clusters]]\nid = \"c\"\nlb = \"fastest\"\n")
+    n = k.line_count()
+    k.signal(signal.SIGHUP)
+    i = k.wait_line("reload refused", start=n)
+    check(i is not None, "bad reload logged: " + k.stderr())
+    if i is not None:
+        line = k.lines[i]
+        check(line.startswith(f"kakehi: {conf}:") and "lb: unknown value \"fastest\"" in line,
+              "bad reload line names FILE:LINE:COL: " + line)
+        lineno = line[len(f"kakehi: {conf}:"):].split(":")[0]
+        check(lineno.isdigit() and int(lineno) > 20, "bad reload line number: " + line)
+    check(curl(port, "/b/1") == ("200", "origin-b /b/1"), "new route kept after bad reload")
+    check(curl(port, "/x") == ("200", "origin-a /x"), "old route kept after bad reload")
+    check(k.proc.poll() is None, "still running after a bad reload")
+
+    # Control socket: list, add (one diff), remove (one diff), errors.
+    rc, answers, err = ctl(sock, '{"id":"q1","type":"list_frontends"}')
+    check(rc == 0 and len(answers) == 1 and answers[0]["id"] == "q1" and
+          answers[0]["status"] == "ok", f"ctl list: {rc} {answers} {err}")
+    if answers and answers[0].get("payload"):
+        ids = sorted(f["id"] for f in answers[0]["payload"]["http_frontends"])
+        check(ids == ["a-all", "b-api"], f"listed frontends {ids}")
+    add = json.dumps([
+        {"id": "r1", "type": "add_cluster", "data": {"id": "c"}},
+        {"id": "r2", "type": "add_backend",
+         "data": {"cluster": "c", "id": "c1", "address": f"127.0.0.1:{origin_b.port}"}},
+        {"id": "r3", "type": "add_http_frontend",
+         "data": {"id": "c-f", "listener": f"127.0.0.1:{port}", "cluster": "c",
+                  "hostname": "~^.*$", "path": {"kind": "prefix", "value": "/c/"}}},
+    ])
+    rc, answers, err = ctl(sock, add)
+    check(rc == 0 and [a["id"] for a in answers] == ["r1", "r2", "r3"] and
+          all(a["status"] == "ok" for a in answers), f"ctl add: {rc} {answers} {err}")
+    check(wait_body(port, "/c/7", "origin-b /c/7"), "route added on the control socket")
+
+    # One bad request in an array: nothing applied, every answer an error, exit code 1.
+    bad = json.dumps([
+        {"id": "x1", "type": "remove_http_frontend", "data": {"id": "c-f"}},
+        {"id": "x2", "type": "remove_cluster", "data": {"id": "no-such"}},
+    ])
+    rc, answers, err = ctl(sock, bad)
+    check(rc == 1 and len(answers) == 2 and all(a["status"] == "error" for a in answers),
+          f"ctl bad diff: {rc} {answers}")
+    check(curl(port, "/c/7") == ("200", "origin-b /c/7"), "route kept after a rejected diff")
+
+    # Requests from stdin, one per line.
+    lines = "\n".join([
+        json.dumps({"id": "s1", "type": "remove_http_frontend", "data": {"id": "c-f"}}),
+        json.dumps({"id": "s2", "type": "remove_backend", "data": {"cluster": "c", "id": "c1"}}),
+        json.dumps({"id": "s3", "type": "remove_cluster", "data": {"id": "c"}}),
+    ]) + "\n"
+    rc, answers, err = ctl(sock, stdin=lines)
+    check(rc == 0 and [a["id"] for a in answers] == ["s1", "s2", "s3"],
+          f"ctl remove from stdin: {rc} {answers} {err}")
+    check(wait_body(port, "/c/7", "origin-a /c/7"), "removed route falls back to the catch-all")
+
+    rc, answers, err = ctl(sock, "{not json")
+    check(rc == 1 and len(answers) == 1 and answers[0]["id"] == "" and
+          answers[0]["status"] == "error", f"ctl bad json: {rc} {answers}")
+
+    # Raw socket: bad JSON then a good request on one connection, then an over-long line.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sock)
+        s.sendall(b'[1,\n{"id":"q2","type":"list_clusters"}\n')
+        buf = b""
+        while buf.count(b"\n") < 2:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        got = [json.loads(x) for x in buf.splitlines()]
+        check(len(got) == 2 and got[0]["id"] == "" and got[0]["status"] == "error" and
+              got[1]["id"] == "q2" and got[1]["status"] == "ok", f"raw socket answers {got}")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sock)
+        try:
+            s.sendall(b"x" * (2 << 20))
+        except OSError:
+            pass  # the server may close before reading it all
+        buf = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        except OSError:
+            pass
+        check(b"longer than" in buf, f"over-long line answered: {buf[:200]!r}")
+    check(k.proc.poll() is None, "still running after control socket abuse")
+
+    # SIGTERM: graceful drain, exit 0 well within the 3 s deadline.
+    t0 = time.monotonic()
+    k.signal(signal.SIGTERM)
+    rc = k.wait_exit(10)
+    elapsed = time.monotonic() - t0
+    check(rc == 0, f"SIGTERM exit code {rc}")
+    check(elapsed < 4.0, f"SIGTERM exit took {elapsed:.2f} s")
+    check(not os.path.exists(sock), "control socket removed at exit")
+    print(f"  SIGTERM drain + exit: {elapsed * 1000:.0f} ms", flush=True)
+
+
+def test_sigquit(tmp, origin_a):
+    port = free_port()
+    conf = os.path.join(tmp, "quit.toml")
+    with open(conf, "w") as f:
+        f.write(config_text(port, origin_a.port, os.path.join(tmp, "quit.sock")))
+    k = Kakehi(["-c", conf, "--control", os.path.join(tmp, "flag.sock")])
+    check(k.wait_line("control socket " + os.path.join(tmp, "flag.sock")) is not None,
+          "--control overrides the file: " + k.stderr())
+    check(wait_body(port, "/q", "origin-a /q"), "request before SIGQUIT")
+    k.signal(signal.SIGQUIT)
+    check(k.wait_exit(5) == 0, "SIGQUIT exit")
+
+
+def test_check(tmp, origin_a):
+    good = os.path.join(tmp, "good.toml")
+    with open(good, "w") as f:
+        f.write(config_text(free_port(), origin_a.port, ""))
+    r = subprocess.run([KAKEHI, "--check", "-c", good], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode == 0, f"--check good: {r.returncode} {r.stdout} {r.stderr}")
+    bad = os.path.join(tmp, "bad.toml")
+    with open(bad, "w") as f:
+        f.write('[[listeners]]\naddress = "127.0.0.1:1"\nkind = "http"\nbogus = 1\n')
+    r = subprocess.run([KAKEHI, "--check", "-c", bad], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode == 2, f"--check bad exit code {r.returncode}")
+    check(r.stderr.strip() == f"kakehi: {bad}:4:1: listeners[0]: unknown key \"bogus\" "
+          "(allowed: address, kind, active, timeouts, limits, answers)",
+          "--check bad message: " + r.stderr)
+    r = subprocess.run([KAKEHI, "-c", os.path.join(tmp, "missing.toml")], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 2 and "missing.toml: cannot open the file" in r.stderr,
+          "missing file: " + r.stderr)
+
+
+def test_embedded_default():
+    if not (port_free(8080) and port_free(8081)):
+        print("  skipped the embedded default: 127.0.0.1:8080 or :8081 is busy", flush=True)
+        return
+    k = Kakehi([])
+    check(k.wait_line("listening on http://127.0.0.1:8080") is not None,
+          "embedded default start-up: " + k.stderr())
+    code, body = curl(8080, "/hello")
+    check(code == "200" and "came through kakehi" in body and
+          "GET /hello HTTP/1.1" in body, f"demo page: {code} {body[:300]}")
+    code2, body2 = curl(8080, "/again")
+    check(code2 == "200" and "GET /again" in body2, "second request")
+    k.signal(signal.SIGINT)
+    check(k.wait_exit(5) == 0, "SIGINT exit")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="kakehi-bin-")
+    origin_a, origin_b = Origin("a"), Origin("b")
+    try:
+        test_check(tmp, origin_a)
+        test_reload_and_control(tmp, origin_a, origin_b)
+        test_sigquit(tmp, origin_a)
+        test_embedded_default()
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                FAILURES.append(f"pid {p.pid} did not exit after SIGKILL")
+        origin_a.close()
+        origin_b.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{CHECKS} checks, {len(FAILURES)} failed", flush=True)
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
