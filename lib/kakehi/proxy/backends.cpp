@@ -87,6 +87,21 @@ runtime::Task<std::optional<net::TcpStream>> WorkerCtx::reconnect(BackendRuntime
   co_return std::move(*r);
 }
 
+buffer::Slice WorkerCtx::compact(buffer::Slice big) {
+  constexpr uint32_t kMaxCompact = 2048;
+  if (big.size() > kMaxCompact) return big;
+  if (slab_.empty() || slab_.size() - slab_used_ < big.size()) {
+    auto fresh = worker.pool().acquire();
+    if (!fresh) return big;
+    slab_ = std::move(*fresh);  // the old slab returns to the pool with its last head
+    slab_used_ = 0;
+  }
+  std::memcpy(const_cast<std::byte*>(slab_.data()) + slab_used_, big.data(), big.size());
+  buffer::Slice out = slab_.sub(slab_used_, big.size());
+  slab_used_ += (big.size() + 63) & ~63u;
+  return out;
+}
+
 void WorkerCtx::release(Lease& lease, bool reusable) {
   BackendRuntime& b = *lease.backend;
   if (b.active > 0) --b.active;

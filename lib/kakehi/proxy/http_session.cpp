@@ -32,7 +32,10 @@ class Input {
 
   std::string_view view() const noexcept { return window_.view(); }
   bool empty() const noexcept { return window_.empty() && more_.empty(); }
-  void consume(uint32_t n) noexcept { window_.remove_prefix(n); }
+  void consume(uint32_t n) noexcept {
+    window_.remove_prefix(n);
+    if (window_.empty()) window_.reset();  // an idle connection holds no buffer
+  }
   /// A reference to `data`, a sub-range of view().
   buffer::Slice slice_of(std::string_view data) const noexcept {
     return window_.sub(static_cast<uint32_t>(data.data() - view().data()),
@@ -173,6 +176,18 @@ class Session {
     co_return static_cast<bool>(co_await client_.write_all(chain));
   }
   uint64_t now() const noexcept { return w_.worker.now(); }
+  // Runs a head serializer, waiting (bounded) for a pool buffer when the pool is exhausted, and
+  // moves the head into the worker's shared head slab (a head rarely needs a whole buffer).
+  template <class Fn>
+  runtime::Task<Result<buffer::Slice, http1::SerializeError>> serialize(Fn fn) {
+    auto r = fn();
+    for (int i = 0; i < 200 && !r && r.error() == http1::SerializeError::PoolExhausted; ++i) {
+      co_await runtime::sleep_for(kMs);
+      r = fn();
+    }
+    if (r) r = w_.compact(std::move(*r));
+    co_return r;
+  }
   void count_response(uint16_t status) {
     if (status >= 100 && status < 600) ++w_.stats.responses[status / 100];
   }
@@ -180,6 +195,8 @@ class Session {
   WorkerCtx& w_;
   ListenerPtr l_;
   net::TcpStream client_;
+  SessionLink link_;
+  buffer::Slice head_hold_;  // keeps the current request head's bytes alive
   Input in_;
   Input bin_;
   ViewPtr view_;
@@ -197,9 +214,9 @@ class Session {
 
 runtime::Task<void> Session::run() {
   SessionCount count(w_, *l_);
-  SessionLink link;
-  link.fd = client_.fd();
-  w_.sessions.push_back(link);
+  link_.fd = client_.fd();
+  link_.listener = l_.get();
+  w_.sessions.push_back(link_);
   if (w_.opts.forwarding_headers) {
     net::Address peer = client_.peer_address();
     client_ip_ = peer.to_string();
@@ -210,7 +227,7 @@ runtime::Task<void> Session::run() {
       client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
   }
   for (;;) {
-    link.idle = in_.empty();
+    link_.idle = in_.empty();
     if ((l_->removed || w_.draining) && in_.empty()) break;
     view_ = w_.view;
     cfg_ = view_->snap->listener(l_->address);
@@ -226,6 +243,7 @@ runtime::Task<void> Session::run() {
 runtime::Task<Session::Next> Session::exchange() {
   http1::RequestParser& parser = *parser_;
   cluster_ = nullptr;
+  head_hold_.reset();
   response_started_ = false;
   request_done_ = false;
   // Wait for a request head: the idle timeout until its first byte, then the head timeout.
@@ -234,6 +252,7 @@ runtime::Task<Session::Next> Session::exchange() {
   uint64_t head_deadline = 0;
   for (;;) {
     const bool started = !in_.view().empty();
+    if (started) link_.idle = false;
     if (started && head_deadline == 0)
       head_deadline = now() + uint64_t{cfg_->timeouts.request_head_ms} * kMs;
     step = parser.feed(in_.view());
@@ -262,6 +281,8 @@ runtime::Task<Session::Next> Session::exchange() {
   if (step.event == http1::Event::Error)
     co_return co_await answer(http1::status(step.error), {}, true);
   // step.event == Head
+  link_.idle = false;
+  head_hold_ = in_.window();  // the parsed head's views point into this buffer
   in_.consume(step.consumed);
   ++w_.stats.requests;
   http::Request& req = parser.message();
@@ -307,7 +328,6 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   http1::RequestParser& parser = *parser_;
   http::Request& req = parser.message();
   const http1::HeadInfo info = parser.info();
-  const buffer::Slice head_hold = in_.window();  // the head's bytes stay valid until we return
   const config::Timeouts& to = cfg_->timeouts;
 
   auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
@@ -339,7 +359,9 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   const bool body = !request_done_;
   const http::Framing out =
       req.framing.kind == http::BodyKind::Upgrade ? http::Framing{} : req.framing;
-  auto head = http1::write_request_head(w_.worker.pool(), req, out, {.upgrade = info.upgrade});
+  auto head = co_await serialize([&] {
+    return http1::write_request_head(w_.worker.pool(), req, out, {.upgrade = info.upgrade});
+  });
   if (!head)
     co_return co_await answer(head.error() == http1::SerializeError::HeadTooLarge ? 431 : 503, {},
                               true);
@@ -461,8 +483,11 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
         if (is_head_ || res.status == 204 || res.status == 304) rout = {};
         if (upgraded) rout = {};
         if (rout.kind == http::BodyKind::Close || upgraded) client_keep_ = false;
-        auto h = http1::write_response_head(
-            w_.worker.pool(), res, rout, {.connection_close = !client_keep_, .upgrade = upgraded});
+        auto h = co_await serialize([&] {
+          return http1::write_response_head(
+              w_.worker.pool(), res, rout,
+              {.connection_close = !client_keep_, .upgrade = upgraded});
+        });
         if (!h) co_return co_await answer(502, {}, true);
         count_response(res.status);
         chain.append(std::move(*h));

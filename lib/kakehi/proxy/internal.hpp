@@ -94,6 +94,7 @@ using ListenerPtr = std::shared_ptr<ListenerRt>;
 /// A client connection's registration, so a drain can wake idle sessions.
 struct SessionLink : IntrusiveHook {
   int fd = -1;
+  const ListenerRt* listener = nullptr;
   bool idle = true;  ///< waiting for the next request (safe to close)
 };
 
@@ -118,6 +119,14 @@ class WorkerCtx {
   void install(SnapshotPtr snap, const std::map<std::string, int>& new_fds);
   /// Stops accepting everywhere and closes idle client connections.
   void start_drain();
+  /// Before the worker stops: closes every socket and returns every buffer this context holds.
+  void shutdown();
+  /// Closes the idle client connections of `l` (all listeners when null).
+  void close_idle(const ListenerRt* l);
+
+  /// Moves a small serialized head out of its whole pool buffer into a shared slab buffer (many
+  /// heads per buffer); returns `big` itself when it is large or no slab buffer is free.
+  buffer::Slice compact(buffer::Slice big);
 
   // Backend connections (backends.cpp).
   struct Lease {
@@ -138,7 +147,8 @@ class WorkerCtx {
   void release(Lease& lease, bool reusable);
 
  private:
-  void accept_loop_start(const ListenerPtr& l);
+  buffer::Slice slab_;  ///< the current head slab buffer (whole buffer)
+  uint32_t slab_used_ = 0;
 };
 
 /// Counts a client connection on its listener and worker for the session's lifetime.

@@ -111,6 +111,7 @@ void WorkerCtx::install(SnapshotPtr snap, const std::map<std::string, int>& new_
     }
     it->second->removed = true;
     it->second->socket->close();
+    close_idle(it->second.get());
     it = listeners.erase(it);
   }
   for (const auto& [addr, fd] : new_fds) {
@@ -132,8 +133,21 @@ void WorkerCtx::start_drain() {
   }
   listeners.clear();
   for (auto& [key, b] : backends) b->idle.clear();
-  sessions.for_each([](SessionLink& s) {
-    if (s.idle) ::shutdown(s.fd, SHUT_RDWR);  // the session's recv sees the end and returns
+  close_idle(nullptr);
+}
+
+void WorkerCtx::shutdown() {
+  start_drain();
+  sessions.for_each([](SessionLink& s) { ::shutdown(s.fd, SHUT_RDWR); });
+  view.reset();
+  backends.clear();
+  slab_ = {};
+}
+
+void WorkerCtx::close_idle(const ListenerRt* l) {
+  sessions.for_each([l](SessionLink& s) {
+    // The session's recv sees the end and returns.
+    if (s.idle && (!l || s.listener == l)) ::shutdown(s.fd, SHUT_RDWR);
   });
 }
 
@@ -254,10 +268,7 @@ void Proxy::Impl::shutdown_workers() {
   // Close listeners, pools and client sockets on each worker's own thread, then stop the loops
   // (their teardown destroys what is still suspended while the contexts are alive).
   on_workers<int>([](WorkerCtx& c) {
-    c.start_drain();
-    c.sessions.for_each([](detail::SessionLink& s) { ::shutdown(s.fd, SHUT_RDWR); });
-    c.view.reset();
-    c.backends.clear();
+    c.shutdown();
     return 0;
   });
   group.stop();

@@ -19,11 +19,18 @@
 
 namespace kakehi::proxy {
 
+/// Worker defaults for a proxy: a quarter of the pool is kept for writers (heads, chunk framing).
+inline runtime::WorkerOptions proxy_worker_defaults() {
+  runtime::WorkerOptions o;
+  o.write_reserve = o.buffer_count / 4;
+  return o;
+}
+
 struct ProxyOptions {
   size_t workers = 1;
-  runtime::WorkerOptions worker;
+  runtime::WorkerOptions worker = proxy_worker_defaults();
   /// Idle keep-alive connections kept per backend address per worker (beyond: closed).
-  uint32_t max_idle_per_backend = 64;
+  uint32_t max_idle_per_backend = 1024;
   /// An idle pooled backend connection older than this is closed instead of reused.
   uint32_t backend_idle_timeout_ms = 30'000;
   /// Backends tried for one request when connecting fails (then 503).

@@ -66,6 +66,7 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
   SessionCount count(w, *l);
   SessionLink link;
   link.fd = client.fd();
+  link.listener = l.get();
   w.sessions.push_back(link);
   ++w.stats.tcp_sessions;
   ViewPtr view = w.view;
