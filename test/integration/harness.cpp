@@ -2,6 +2,8 @@
 // poll deadlines, responses parsed with Beast's parser fed by hand, wrk summary parsing.
 #include "harness.hpp"
 
+#include "support/origin.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,6 +34,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
+
+// Writing to a pipe or socket whose reader went away must be an error, not a signal.
+const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -96,10 +104,20 @@ Child::Child(const std::vector<std::string>& argv, bool pipe_stdin) {
   }
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  // The child gets the default SIGPIPE disposition back (ignored signals survive exec).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t def;
+  sigemptyset(&def);
+  sigaddset(&def, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &def);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  int rc = ::posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+  (void)kSigpipeIgnored;
+  int rc = ::posix_spawnp(&pid_, args[0], &fa, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (pipe_stdin) ::close(in[0]);
   ::close(out[1]);
@@ -269,6 +287,84 @@ HttpResponse curl_get(uint16_t port, const std::string& path, const std::string&
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back("http://127.0.0.1:" + std::to_string(port) + path);
   return curl(args);
+}
+
+StreamResult curl_download(const std::string& url, const std::vector<std::string>& extra,
+                           int max_time_s) {
+  std::vector<std::string> argv = {"curl", "-sS", "--http1.1", "--max-time",
+                                   std::to_string(max_time_s)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  auto deadline = Clock::now() + std::chrono::seconds(max_time_s + 5);
+  StreamResult s;
+  Child c(argv, false);
+  Fnv64 f;
+  std::vector<char> b(256 * 1024);
+  for (;;) {
+    pollfd p{c.stdout_fd(), POLLIN, 0};
+    int rc = ::poll(&p, 1, remaining_ms(deadline));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) {
+      s.timed_out = true;
+      break;
+    }
+    ssize_t n = ::read(c.stdout_fd(), b.data(), b.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    f.update(b.data(), static_cast<size_t>(n));
+    s.bytes += static_cast<uint64_t>(n);
+    c.drain_stderr(s.err);
+  }
+  s.fnv = f.h;
+  ProcResult r = c.finish(deadline);
+  s.curl_exit = r.exit_code;
+  s.timed_out = s.timed_out || r.timed_out;
+  s.err += r.err;
+  return s;
+}
+
+ProcResult curl_upload(const std::string& url, const std::vector<std::string>& extra, uint64_t size,
+                       bool chunked, int max_time_s) {
+  std::vector<std::string> argv = {
+      "curl", "-sS", "--http1.1", "--max-time", std::to_string(max_time_s), "--data-binary", "@-"};
+  if (chunked) {
+    argv.insert(argv.end(), {"-H", "Transfer-Encoding: chunked"});
+  } else {
+    argv.insert(argv.end(), {"-H", "Content-Length: " + std::to_string(size)});
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  auto deadline = Clock::now() + std::chrono::seconds(max_time_s + 5);
+  Child c(argv, true);
+  std::vector<char> b(256 * 1024);
+  std::string out, err;
+  // Feed stdin while collecting stdout (small) so neither side blocks the other.
+  for (uint64_t off = 0; off < size;) {
+    size_t k = static_cast<size_t>(std::min<uint64_t>(b.size(), size - off));
+    fill_pattern(off, std::span<char>(b.data(), k));
+    size_t done = 0;
+    while (done < k) {
+      pollfd p{c.stdin_fd(), POLLOUT, 0};
+      int rc = ::poll(&p, 1, remaining_ms(deadline));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0 || (p.revents & (POLLERR | POLLHUP))) {
+        off = size;  // curl stopped reading: give up feeding
+        break;
+      }
+      ssize_t w = ::write(c.stdin_fd(), b.data() + done, k - done);
+      if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (w <= 0) {
+        off = size;
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+    off += k;
+    c.drain_stderr(err);
+  }
+  ProcResult r = c.finish(deadline);
+  r.err = err + r.err;
+  return r;
 }
 
 // ---- RawClient ----

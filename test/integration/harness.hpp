@@ -88,6 +88,22 @@ HttpResponse curl(const std::vector<std::string>& args, int max_time_s = 10);
 HttpResponse curl_get(uint16_t port, const std::string& path, const std::string& host = {},
                       std::vector<std::string> extra = {});
 
+/// A body streamed through curl's stdout and hashed as it arrives (memory stays bounded).
+struct StreamResult {
+  int curl_exit = -1;
+  bool timed_out = false;
+  uint64_t bytes = 0;
+  uint64_t fnv = 0;
+  std::string err;
+};
+/// GET `url` (extra curl args first) with `curl -sS --max-time`, body hashed with FNV-1a.
+StreamResult curl_download(const std::string& url, const std::vector<std::string>& extra,
+                           int max_time_s);
+/// POSTs (or PUTs with -T) `size` pattern bytes produced on the fly to `url` through curl's
+/// stdin; `chunked`: Transfer-Encoding chunked, else Content-Length. `out` gets curl's stdout.
+ProcResult curl_upload(const std::string& url, const std::vector<std::string>& extra, uint64_t size,
+                       bool chunked, int max_time_s);
+
 // ---- Raw sockets ----
 
 /// A blocking-free TCP client: every operation has a deadline.
