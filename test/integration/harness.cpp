@@ -325,12 +325,14 @@ StreamResult curl_download(const std::string& url, const std::vector<std::string
 
 ProcResult curl_upload(const std::string& url, const std::vector<std::string>& extra, uint64_t size,
                        bool chunked, int max_time_s) {
+  // `-T -` streams stdin (`--data-binary @-` would read it all into memory first); curl frames
+  // it chunked unless a Content-Length is given and its Transfer-Encoding header removed.
   std::vector<std::string> argv = {
-      "curl", "-sS", "--http1.1", "--max-time", std::to_string(max_time_s), "--data-binary", "@-"};
-  if (chunked) {
-    argv.insert(argv.end(), {"-H", "Transfer-Encoding: chunked"});
-  } else {
-    argv.insert(argv.end(), {"-H", "Content-Length: " + std::to_string(size)});
+      "curl", "-sS", "--http1.1", "--max-time", std::to_string(max_time_s),
+      "-T",   "-",   "-X",        "POST"};
+  if (!chunked) {
+    argv.insert(argv.end(),
+                {"-H", "Content-Length: " + std::to_string(size), "-H", "Transfer-Encoding:"});
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(url);

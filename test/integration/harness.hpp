@@ -99,7 +99,7 @@ struct StreamResult {
 /// GET `url` (extra curl args first) with `curl -sS --max-time`, body hashed with FNV-1a.
 StreamResult curl_download(const std::string& url, const std::vector<std::string>& extra,
                            int max_time_s);
-/// POSTs (or PUTs with -T) `size` pattern bytes produced on the fly to `url` through curl's
+/// POSTs `size` pattern bytes produced on the fly to `url` through curl's
 /// stdin; `chunked`: Transfer-Encoding chunked, else Content-Length. `out` gets curl's stdout.
 ProcResult curl_upload(const std::string& url, const std::vector<std::string>& extra, uint64_t size,
                        bool chunked, int max_time_s);
