@@ -47,8 +47,9 @@ TEST_CASE("big bodies: streamed download, Content-Length and chunked") {
     CHECK_FALSE(d.timed_out);
     CHECK(d.bytes == n);
     CHECK(d.fnv == want);
-    MESSAGE(std::string("download ") + kind + std::to_string(n >> 20) +
-            " MiB: " + std::to_string(mib_per_s(n, took)) + " MiB/s");
+    const std::string line = std::string("download ") + kind + std::to_string(n >> 20) +
+                             " MiB: " + std::to_string(mib_per_s(n, took)) + " MiB/s";
+    MESSAGE(line);
   }
 }
 
@@ -64,7 +65,9 @@ TEST_CASE("big bodies: streamed upload, Content-Length and chunked") {
     CAPTURE(r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.out == want);
-    MESSAGE(std::string("upload ") + (chunked ? "chunked " : "length ") + std::to_string(n >> 20) +
-            " MiB: " + std::to_string(mib_per_s(n, took)) + " MiB/s");
+    const std::string line = std::string("upload ") + (chunked ? "chunked " : "length ") +
+                             std::to_string(n >> 20) +
+                             " MiB: " + std::to_string(mib_per_s(n, took)) + " MiB/s";
+    MESSAGE(line);
   }
 }
