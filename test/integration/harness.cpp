@@ -489,11 +489,18 @@ RawClient::Response RawClient::read_response(std::chrono::milliseconds timeout, 
 
 // ---- wrk ----
 
-WrkResult wrk(const std::string& url, int threads, int connections, int seconds) {
+WrkResult wrk(const std::string& url, int threads, int connections, int seconds,
+              const std::vector<std::string>& extra) {
   WrkResult w;
-  w.proc = run({"wrk", "-t" + std::to_string(threads), "-c" + std::to_string(connections),
-                "-d" + std::to_string(seconds) + "s", "--timeout", "5s", url},
-               std::chrono::seconds(seconds + 30));
+  std::vector<std::string> argv = {"wrk",
+                                   "-t" + std::to_string(threads),
+                                   "-c" + std::to_string(connections),
+                                   "-d" + std::to_string(seconds) + "s",
+                                   "--timeout",
+                                   "5s"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  w.proc = run(argv, std::chrono::seconds(seconds + 30));
   const std::string& out = w.proc.out;
   // The number right after `key` (skipping spaces), or nullopt.
   auto number_after = [&](std::string_view text, std::string_view key) -> std::optional<uint64_t> {

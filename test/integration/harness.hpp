@@ -154,7 +154,9 @@ struct WrkResult {
   uint64_t socket_errors = 0;  ///< connect + read + write + timeout
   bool parsed = false;         ///< the "N requests in" line was found
 };
-WrkResult wrk(const std::string& url, int threads, int connections, int seconds);
+/// Runs `wrk -t -c -d --timeout 5s [extra...] url` (killed 30 s after its duration).
+WrkResult wrk(const std::string& url, int threads, int connections, int seconds,
+              const std::vector<std::string>& extra = {});
 
 // ---- Configuration ----
 
