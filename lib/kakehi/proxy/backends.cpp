@@ -1,6 +1,7 @@
 // Backend selection and connections on one worker: load balancing over the cluster's eligible
 // backends, keep-alive pools, bounded connect attempts and per-backend exponential back-off.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "kakehi/common/log.hpp"
@@ -34,16 +35,18 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
                                                                   std::string_view sticky_id,
                                                                   uint32_t connect_timeout_ms,
                                                                   bool allow_pooled) {
-  std::vector<size_t> tried;  // small: bounded by connect_attempts
-  for (uint32_t attempt = 0; attempt < std::max(1u, opts.connect_attempts); ++attempt) {
+  constexpr uint32_t kMaxAttempts = 16;
+  std::array<size_t, kMaxAttempts> tried;  // backends already tried for this request
+  const uint32_t attempts = std::clamp(opts.connect_attempts, 1u, kMaxAttempts);
+  for (uint32_t attempt = 0; attempt < attempts; ++attempt) {
     const uint64_t now = worker.now();
-    fill_states(c, now, tried);
+    fill_states(c, now, std::span(tried.data(), attempt));
     std::optional<size_t> idx;
     if (!sticky_id.empty() && attempt == 0) idx = find_sticky(c.scratch, sticky_id);
     if (!idx) idx = c.lb.pick(c.scratch, rng);
     if (!idx) co_return std::nullopt;
     BackendPtr b = c.backends[*idx];
-    tried.push_back(*idx);
+    tried[attempt] = *idx;
     if (allow_pooled) {
       while (!b->idle.empty()) {
         BackendRuntime::Idle it = std::move(b->idle.back());

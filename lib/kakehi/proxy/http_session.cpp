@@ -22,6 +22,8 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr std::string_view kStickyCookie = "KAKEHI_STICKY";
+// Slices gathered into one write at most (bounds what a session holds between writes).
+constexpr size_t kBatch = 8;
 
 // Unconsumed input of one connection: a window of contiguous bytes (the parsers need a whole
 // head in one piece) and slices received beyond it. Body bytes leave as sub-slices of the
@@ -392,7 +394,8 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
       if (step.event == http1::Event::NeedMore) {
         in_.consume(step.consumed);
         // Send what is framed before waiting for more input (back-pressure both ways).
-        if (!chain.empty() && !co_await lease->stream.write_all(chain))
+        const bool more_here = client_.has_pending_input() && chain.slice_count() < kBatch;
+        if (!chain.empty() && !more_here && !co_await lease->stream.write_all(chain))
           co_return co_await answer(502, {}, true);
         Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
                                     step);
@@ -449,7 +452,10 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   for (;;) {
     if (step.event == http1::Event::NeedMore) {
       bin_.consume(step.consumed);
-      if (!co_await flush(chain)) co_return Next::Close;
+      // Write what is framed before waiting, unless more bytes are already here (one write
+      // for a response that arrived in several receive buffers).
+      const bool more_here = lease->stream.has_pending_input() && chain.slice_count() < kBatch;
+      if (!more_here && !co_await flush(chain)) co_return Next::Close;
       Read r = co_await next_step(rp, bin_, lease->stream,
                                   now() + uint64_t{to.backend_response_ms} * kMs, step);
       if (r == Read::Step) continue;
