@@ -173,10 +173,19 @@ class Session {
   runtime::Task<bool> send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head);
   runtime::Task<Next> answer(uint16_t status, std::string_view extra_headers = {},
                              bool close = false);
+  // Writes to the client, bounded by the listener's idle timeout (a client that stops reading
+  // does not hold the session forever).
   runtime::Task<bool> flush(buffer::BufferChain& chain) {
     if (chain.empty()) co_return true;
+    WriteWatchdog wd(w_.worker, client_.fd(), client_write_ns());
     co_return static_cast<bool>(co_await client_.write_all(chain));
   }
+  // Writes to the backend, bounded by the backend response timeout.
+  runtime::Task<bool> write_backend(net::TcpStream& s, buffer::BufferChain& chain) {
+    WriteWatchdog wd(w_.worker, s.fd(), uint64_t{cfg_->timeouts.backend_response_ms} * kMs);
+    co_return static_cast<bool>(co_await s.write_all(chain));
+  }
+  uint64_t client_write_ns() const noexcept { return uint64_t{cfg_->timeouts.front_idle_ms} * kMs; }
   uint64_t now() const noexcept { return w_.worker.now(); }
   // Runs a head serializer, waiting (bounded) for a pool buffer when the pool is exhausted, and
   // moves the head into the worker's shared head slab (a head rarely needs a whole buffer).
@@ -323,7 +332,7 @@ runtime::Task<Session::Next> Session::exchange() {
 runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head) {
   buffer::BufferChain chain;
   chain.append(head);
-  co_return static_cast<bool>(co_await lease.stream.write_all(chain));
+  co_return co_await write_backend(lease.stream, chain);
 }
 
 runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::string_view sticky) {
@@ -385,6 +394,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   if (!request_done_) {
     if (info.expect_continue) {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      WriteWatchdog wd(w_.worker, client_.fd(), client_write_ns());
       if (!co_await client_.write_all(std::as_bytes(std::span(k100)))) co_return Next::Close;
     }
     http1::BodyWriter bw(w_.worker.pool(), out);
@@ -395,7 +405,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
         in_.consume(step.consumed);
         // Send what is framed before waiting for more input (back-pressure both ways).
         const bool more_here = client_.has_pending_input() && chain.slice_count() < kBatch;
-        if (!chain.empty() && !more_here && !co_await lease->stream.write_all(chain))
+        if (!chain.empty() && !more_here && !co_await write_backend(lease->stream, chain))
           co_return co_await answer(502, {}, true);
         Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
                                     step);
@@ -417,7 +427,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
       }
       step = parser.feed(in_.view());
     }
-    if (!co_await lease->stream.write_all(chain)) co_return co_await answer(502, {}, true);
+    if (!co_await write_backend(lease->stream, chain)) co_return co_await answer(502, {}, true);
     request_done_ = true;
   }
 
@@ -488,7 +498,8 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
         http::Framing rout = http1::outgoing_framing(res.framing, req.version);
         if (is_head_ || res.status == 204 || res.status == 304) rout = {};
         if (upgraded) rout = {};
-        if (rout.kind == http::BodyKind::Close || upgraded) client_keep_ = false;
+        if (rout.kind == http::BodyKind::Close || upgraded || l_->removed || w_.draining)
+          client_keep_ = false;  // a listener removed or a drain begun meanwhile: last request
         auto h = co_await serialize([&] {
           return http1::write_response_head(
               w_.worker.pool(), res, rout,
@@ -527,7 +538,7 @@ runtime::Task<Session::Next> Session::answer(uint16_t status, std::string_view e
   ++w_.stats.answers;
   count_response(status);
   if (response_started_) co_return Next::Close;  // too late for a status: just end
-  if (close) client_keep_ = false;
+  if (close || l_->removed || w_.draining) client_keep_ = false;
   const std::string* tmpl = nullptr;
   if (cluster_) {
     if (auto it = cluster_->cluster.answers.find(status); it != cluster_->cluster.answers.end())
@@ -544,6 +555,7 @@ runtime::Task<Session::Next> Session::answer(uint16_t status, std::string_view e
       status, reason, body.size(), extra_headers, client_keep_ ? "" : "Connection: close\r\n");
   if (!is_head_) msg += body;
   response_started_ = true;
+  WriteWatchdog wd(w_.worker, client_.fd(), client_write_ns());
   if (!co_await client_.write_all(std::as_bytes(std::span(msg)))) co_return Next::Close;
   co_return client_keep_ ? Next::KeepAlive : Next::Close;
 }

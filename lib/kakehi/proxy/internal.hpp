@@ -3,6 +3,8 @@
 // their keep-alive pools), listeners and sessions. See docs/proxy.md for states and invariants.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -149,6 +151,19 @@ class WorkerCtx {
  private:
   buffer::Slice slab_;  ///< the current head slab buffer (whole buffer)
   uint32_t slab_used_ = 0;
+};
+
+/// Bounds a write: declared before awaiting it, it shuts the socket down if the write has not
+/// completed by the deadline (the write then fails); leaving the scope disarms it.
+struct WriteWatchdog : runtime::TimerEntry {
+  int fd;
+  WriteWatchdog(runtime::Worker& w, int socket, uint64_t timeout_ns)
+      : runtime::TimerEntry(&fire), fd(socket) {
+    w.timers().arm(*this, w.now() + timeout_ns);
+  }
+  static void fire(runtime::TimerEntry* t) {
+    ::shutdown(static_cast<WriteWatchdog*>(t)->fd, SHUT_RDWR);
+  }
 };
 
 /// Counts a client connection on its listener and worker for the session's lifetime.

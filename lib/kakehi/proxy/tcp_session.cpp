@@ -24,13 +24,17 @@ runtime::Task<void> pump(net::TcpStream& from, net::TcpStream& to, buffer::Buffe
     ::shutdown(from.fd(), SHUT_RDWR);
     ::shutdown(to.fd(), SHUT_RDWR);
   };
-  if (!pre.empty() && !co_await to.write_all(pre)) {
+  runtime::Worker& w = *runtime::Worker::current();
+  auto write = [&](buffer::BufferChain& c) -> runtime::Task<bool> {
+    WriteWatchdog wd(w, to.fd(), idle_ns);  // a peer that stops reading ends the pipe
+    co_return static_cast<bool>(co_await to.write_all(c));
+  };
+  if (!pre.empty() && !co_await write(pre)) {
     abort();
     co_return;
   }
   buffer::BufferChain chain;
   for (;;) {
-    runtime::Worker& w = *runtime::Worker::current();
     auto r = co_await from.recv_until(w.now() + idle_ns);
     if (!r) {
       abort();
@@ -43,7 +47,7 @@ runtime::Task<void> pump(net::TcpStream& from, net::TcpStream& to, buffer::Buffe
       if (!more || more->empty()) break;  // seen again by the next recv
       chain.append(std::move(*more));
     }
-    if (!co_await to.write_all(chain)) {
+    if (!co_await write(chain)) {
       abort();
       co_return;
     }
