@@ -168,7 +168,13 @@ class Edge {
       say("%s", e.what());
       return 1;
     }
-    auto answers = proxy->apply(config::diff(config::State{}, cfg_.state, "start-"));
+    std::vector<config::Answer> answers;
+    try {
+      answers = proxy->apply(config::diff(config::State{}, cfg_.state, "start-"));
+    } catch (const std::exception& e) {
+      say("%s: %s", name().c_str(), e.what());
+      return 1;
+    }
     if (auto err = first_error(answers); !err.empty()) {
       say("%s: %s", name().c_str(), err.c_str());
       return 1;
@@ -254,7 +260,14 @@ class Edge {
       return;
     }
     const size_t n = diff.size();
-    auto answers = proxy_->apply(std::move(diff));
+    std::vector<config::Answer> answers;
+    try {
+      answers = proxy_->apply(std::move(diff));
+    } catch (const std::exception& e) {
+      say("%s: reload failed, the running configuration is unchanged: %s", args_.config->c_str(),
+          e.what());
+      return;
+    }
     if (auto err = first_error(answers); !err.empty()) {
       say("%s: reload rejected, the running configuration is unchanged: %s", args_.config->c_str(),
           err.c_str());

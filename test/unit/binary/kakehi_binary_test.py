@@ -175,11 +175,12 @@ id = "a"
   address = "127.0.0.1:{origin_a}"
   [[clusters.frontends]]
   id = "a-all"
+  listener = "127.0.0.1:{port}"
   path = {{ prefix = "/" }}
 {extra}"""
 
 
-def route_b(origin_b):
+def route_b(origin_b, port):
     return f"""
 [[clusters]]
 id = "b"
@@ -187,6 +188,7 @@ id = "b"
   address = "127.0.0.1:{origin_b}"
   [[clusters.frontends]]
   id = "b-api"
+  listener = "127.0.0.1:{port}"
   path = "/b/"
 """
 
@@ -205,7 +207,7 @@ def test_reload_and_control(tmp, origin_a, origin_b):
 
     # SIGHUP with a second cluster/frontend/backend: the new route works, the old one stays.
     with open(conf, "w") as f:
-        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port)))
+        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port, port)))
     n = k.line_count()
     k.signal(signal.SIGHUP)
     check(k.wait_line("reloaded (", start=n) is not None, "reload logged: " + k.stderr())
@@ -214,7 +216,7 @@ def test_reload_and_control(tmp, origin_a, origin_b):
 
     # A bad file: one FILE:LINE:COL line, the old configuration keeps running.
     with open(conf, "w") as f:
-        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port)) +
+        f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port, port)) +
                 "\n[[clusters]]\nid = \"c\"\nlb = \"fastest\"\n")
     n = k.line_count()
     k.signal(signal.SIGHUP)
@@ -229,6 +231,29 @@ def test_reload_and_control(tmp, origin_a, origin_b):
     check(curl(port, "/b/1") == ("200", "origin-b /b/1"), "new route kept after bad reload")
     check(curl(port, "/x") == ("200", "origin-a /x"), "old route kept after bad reload")
     check(k.proc.poll() is None, "still running after a bad reload")
+
+    # A valid file the proxy cannot apply (its new listener's port is taken): rejected as a
+    # whole, the old configuration keeps running.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        busy_port = busy.getsockname()[1]
+        with open(conf, "w") as f:
+            f.write(config_text(port, origin_a.port, sock, route_b(origin_b.port, port)) + f"""
+[[listeners]]
+address = "127.0.0.1:{busy_port}"
+[[clusters]]
+id = "busy"
+  [[clusters.frontends]]
+  id = "busy-f"
+  listener = "127.0.0.1:{busy_port}"
+""")
+        n = k.line_count()
+        k.signal(signal.SIGHUP)
+        i = k.wait_line("reload rejected", start=n)
+        check(i is not None, "reload with a busy port rejected: " + k.stderr())
+    check(curl(port, "/b/1") == ("200", "origin-b /b/1"), "config kept after a rejected reload")
+    check(k.proc.poll() is None, "still running after a rejected reload")
 
     # Control socket: list, add (one diff), remove (one diff), errors.
     rc, answers, err = ctl(sock, '{"id":"q1","type":"list_frontends"}')
@@ -270,6 +295,9 @@ def test_reload_and_control(tmp, origin_a, origin_b):
     check(rc == 0 and [a["id"] for a in answers] == ["s1", "s2", "s3"],
           f"ctl remove from stdin: {rc} {answers} {err}")
     check(wait_body(port, "/c/7", "origin-a /c/7"), "removed route falls back to the catch-all")
+
+    rc, answers, err = ctl(os.path.join(tmp, "no-such.sock"), '{"id":"1","type":"list_listeners"}')
+    check(rc == 2 and "cannot connect" in err, f"ctl without a server: {rc} {err}")
 
     rc, answers, err = ctl(sock, "{not json")
     check(rc == 1 and len(answers) == 1 and answers[0]["id"] == "" and
