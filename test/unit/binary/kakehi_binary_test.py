@@ -59,6 +59,8 @@ class Origin:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                if self.path.startswith("/slow"):
+                    time.sleep(1.0)
                 body = f"origin-{name} {self.path}".encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
@@ -336,13 +338,36 @@ id = "busy"
         check(b"longer than" in buf, f"over-long line answered: {buf[:200]!r}")
     check(k.proc.poll() is None, "still running after control socket abuse")
 
-    # SIGTERM: graceful drain, exit 0 well within the 3 s deadline.
+    # SIGTERM: graceful drain with an idle keep-alive connection and a request in flight (the
+    # origin takes 1 s): the request completes, the idle connection is closed, exit 0 well
+    # within the 3 s deadline.
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    idle.sendall(f"GET /idle HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    head = b""
+    while b"origin-a /idle" not in head:
+        chunk = idle.recv(65536)
+        if not chunk:
+            break
+        head += chunk
+    check(b"origin-a /idle" in head, f"keep-alive request before drain: {head[:200]!r}")
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=curl(port, "/slow", timeout=8)))
+    t.start()
+    time.sleep(0.3)
     t0 = time.monotonic()
     k.signal(signal.SIGTERM)
     rc = k.wait_exit(10)
     elapsed = time.monotonic() - t0
+    t.join(15)
     check(rc == 0, f"SIGTERM exit code {rc}")
     check(elapsed < 4.0, f"SIGTERM exit took {elapsed:.2f} s")
+    check(slow.get("r") == ("200", "origin-a /slow"), f"in-flight request drained: {slow}")
+    try:
+        idle.settimeout(5)
+        check(idle.recv(1) == b"", "idle keep-alive connection closed by the drain")
+    except OSError as e:
+        check(isinstance(e, ConnectionResetError), f"idle connection: {e!r}")
+    idle.close()
     check(not os.path.exists(sock), "control socket removed at exit")
     print(f"  SIGTERM drain + exit: {elapsed * 1000:.0f} ms", flush=True)
 
