@@ -247,6 +247,7 @@ Result<Regex, std::string> Regex::compile(std::string_view pattern) {
     return Unexpected(std::string("regex must be anchored as ^...$"));
   Regex r;
   r.pattern_ = std::string(pattern);
+  r.matches_all_ = pattern == "^.*$";
   try {
     RegexCompiler(pattern.substr(1, pattern.size() - 2)).run(r);
   } catch (const std::invalid_argument& e) {
@@ -278,6 +279,7 @@ void add_thread(const std::vector<Regex::Inst>& prog, StateSet& set, uint16_t pc
 }  // namespace
 
 bool Regex::full_match(std::string_view s) const noexcept {
+  if (matches_all_) return true;
   if (prog_.empty()) return false;
   StateSet cur, next;
   add_thread(prog_, cur, 0);

@@ -37,6 +37,7 @@ class Regex {
 
  private:
   std::string pattern_;
+  bool matches_all_ = false;  ///< "^.*$": every input matches (catch-all rules skip the NFA)
   std::vector<Inst> prog_;
   std::vector<ByteSet> classes_;
   friend class RegexCompiler;

@@ -4,6 +4,7 @@
 // (RFC 9110 §5.6.1). No allocation beyond the list's own capacity; no I/O.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -18,7 +19,17 @@ struct Field {
 };
 
 /// ASCII case-insensitive comparison (field names, tokens).
-bool iequals(std::string_view a, std::string_view b) noexcept;
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i], y = b[i];
+    if (x == y) continue;
+    // Equal ignoring case only if both are the same ASCII letter.
+    if ((x | 0x20) != (y | 0x20) || static_cast<unsigned char>((x | 0x20) - 'a') > 'z' - 'a')
+      return false;
+  }
+  return true;
+}
 /// True if `s` contains no ASCII upper-case letter.
 bool is_lower(std::string_view s) noexcept;
 /// Trims SP and HTAB on both sides (OWS, RFC 9110 §5.6.3).
@@ -65,6 +76,8 @@ class FieldList {
   /// Replaces all fields named `name` with one (appended at the position of the first, or at the
   /// end when absent).
   void set(std::string_view name, std::string_view value);
+  /// Keeps the first `n` fields.
+  void truncate(size_t n) noexcept { v_.resize(std::min(n, v_.size())); }
   void erase_at(size_t i) noexcept { v_.erase(v_.begin() + static_cast<std::ptrdiff_t>(i)); }
   const std::vector<Field>& items() const noexcept { return v_; }
 

@@ -1,6 +1,7 @@
 // Proxy header editing (see forwarding.hpp; RFC 7239, RFC 9110 §7.6).
 #include "kakehi/http1/forwarding.hpp"
 
+#include <array>
 #include <cstring>
 
 namespace kakehi::http1 {
@@ -62,20 +63,34 @@ std::string_view via_value(http::Version v, std::string_view pseudonym, StringAr
 }  // namespace
 
 void remove_hop_by_hop(FieldList& fields, bool keep_upgrade) {
-  // Names listed in Connection first (they are views into the fields, so collect before erasing).
-  for (size_t i = 0; i < fields.size();) {
-    const http::Field& f = fields[i];
-    bool drop = http::is_hop_by_hop(f.name) && !(keep_upgrade && http::iequals(f.name, "upgrade"));
-    if (!drop && !http::iequals(f.name, "connection"))
-      drop = http::named_in_connection(fields, f.name) &&
-             !(keep_upgrade && http::iequals(f.name, "upgrade"));
-    if (drop && !http::iequals(f.name, "connection")) {
-      fields.erase_at(i);
-      continue;
-    }
-    ++i;
+  // One pass to find the Connection fields, one to drop what they name and the fixed
+  // hop-by-hop fields (compacting in place): linear in the field count.
+  constexpr size_t kMaxConnection = 8;
+  std::array<std::string_view, kMaxConnection> conn;
+  size_t nconn = 0;
+  bool more = false;
+  for (const http::Field& f : fields) {
+    if (f.name.size() != 10 || !http::iequals(f.name, "connection")) continue;
+    if (nconn < kMaxConnection)
+      conn[nconn++] = f.value;
+    else
+      more = true;
   }
-  fields.remove("connection");
+  auto listed = [&](std::string_view name) {
+    for (size_t i = 0; i < nconn; ++i)
+      if (http::list_contains(conn[i], name)) return true;
+    return more && http::named_in_connection(fields, name);
+  };
+  size_t out = 0;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const http::Field f = fields[i];
+    const bool kept_upgrade =
+        keep_upgrade && f.name.size() == 7 && http::iequals(f.name, "upgrade");
+    const bool drop =
+        !kept_upgrade && (http::is_hop_by_hop(f.name) || (nconn > 0 && listed(f.name)));
+    if (!drop) fields[out++] = f;
+  }
+  fields.truncate(out);
 }
 
 void apply_rules(FieldList& fields, std::span<const HeaderRule> rules, StringArena& arena) {
