@@ -97,7 +97,6 @@ struct DemoOrigin::Impl {
 
 DemoOrigin::DemoOrigin(uint16_t port, std::string proxy_address) : impl_(new Impl) {
   impl_->proxy = std::move(proxy_address);
-  impl_->port = port;
   const tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
   boost::system::error_code ec;
   impl_->acceptor.open(ep.protocol(), ec);
@@ -107,9 +106,12 @@ DemoOrigin::DemoOrigin(uint16_t port, std::string proxy_address) : impl_(new Imp
   if (ec)
     throw std::runtime_error("demo origin: cannot listen on 127.0.0.1:" + std::to_string(port) +
                              ": " + ec.message());
+  impl_->port = impl_->acceptor.local_endpoint().port();
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->thread = std::thread([io = &impl_->io] { io->run(); });
 }
+
+uint16_t DemoOrigin::port() const noexcept { return impl_->port; }
 
 DemoOrigin::~DemoOrigin() {
   impl_->io.stop();

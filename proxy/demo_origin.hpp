@@ -12,12 +12,15 @@ namespace kakehi::edge {
 
 class DemoOrigin {
  public:
-  /// Binds 127.0.0.1:`port` and starts serving; throws std::runtime_error naming the cause.
+  /// Binds 127.0.0.1:`port` (0: any free port) and starts serving; throws std::runtime_error
+  /// naming the cause.
   /// `proxy_address` is mentioned in the page ("came through kakehi on ...").
   DemoOrigin(uint16_t port, std::string proxy_address);
   /// Stops the server and joins its thread.
   ~DemoOrigin();
   DemoOrigin(const DemoOrigin&) = delete;
+  /// The bound port.
+  [[nodiscard]] uint16_t port() const noexcept;
   DemoOrigin& operator=(const DemoOrigin&) = delete;
 
   struct Impl;
