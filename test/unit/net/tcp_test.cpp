@@ -11,6 +11,12 @@
 #include <future>
 #include <random>
 #include <thread>
+#include <tuple>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "kakehi/runtime/mailbox.hpp"
 #include "kakehi/runtime/when_all.hpp"
@@ -383,4 +389,60 @@ TEST_CASE("half-close: the peer reads to EOF and can still answer") {
     co_return back;
   }(w, *l));
   CHECK(answer == "answer to question");
+}
+
+TEST_CASE("recv_until: ETIMEDOUT at the deadline, and bytes arriving later are still read") {
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  auto [first, late, waited_ms] =
+      w.block_on([](Worker& wk, TcpListener& lst) -> Task<std::tuple<int, std::string, uint64_t>> {
+        auto c = co_await TcpStream::connect(wk, lst.local_address());
+        auto s = co_await lst.accept();
+        const uint64_t start = wk.now();
+        auto r = co_await s->recv_until(wk.now() + 20'000'000);  // nothing sent: 20 ms
+        const uint64_t waited = (wk.now() - start) / 1'000'000;
+        const int err = r ? 0 : r.error();
+        const char msg[] = "late";
+        co_await c->write_all(std::as_bytes(std::span(msg, 4)));
+        auto r2 = co_await s->recv_until(wk.now() + 2'000'000'000ull);
+        std::string got = r2 ? std::string(r2->view()) : std::string("error");
+        co_await c->close();
+        co_await s->close();
+        co_return std::tuple{err, got, waited};
+      }(w, *l));
+  CHECK(first == ETIMEDOUT);
+  CHECK(waited_ms >= 20);
+  CHECK(waited_ms < 1000);
+  CHECK(late == "late");
+}
+
+TEST_CASE("connect with a timeout: a peer whose accept queue is full times out with ETIMEDOUT") {
+  // A listening socket with backlog 0 that never accepts: once its queue is full, the kernel
+  // drops further SYNs, so the next connect hangs until our deadline.
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(lfd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::listen(lfd, 0) == 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const Address target = Address::from(reinterpret_cast<sockaddr*>(&sa), len);
+  Worker w;
+  auto result = w.block_on([](Worker& wk, Address to) -> Task<std::pair<int, uint64_t>> {
+    std::vector<TcpStream> filling;
+    for (int i = 0; i < 8; ++i) {  // fill the accept queue (bounded)
+      auto c = co_await TcpStream::connect(wk, to, 50'000'000);
+      if (!c) {
+        const int err = c.error();
+        co_return std::pair{err, uint64_t{0}};
+      }
+      filling.push_back(std::move(*c));
+    }
+    co_return std::pair{0, uint64_t{0}};
+  }(w, target));
+  ::close(lfd);
+  CHECK(result.first == ETIMEDOUT);
 }
