@@ -51,7 +51,10 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
       while (!b->idle.empty()) {
         BackendRuntime::Idle it = std::move(b->idle.back());
         b->idle.pop_back();
-        if (now - it.since_ns > uint64_t{opts.backend_idle_timeout_ms} * kMs) continue;  // closes
+        // Too old, or the backend already closed it (or sent something unasked): closed.
+        if (now - it.since_ns > uint64_t{opts.backend_idle_timeout_ms} * kMs ||
+            it.stream.has_pending_input())
+          continue;
         ++b->active;
         ++stats.backend_reuses;
         co_return Lease{b, std::move(it.stream), true, *idx};
