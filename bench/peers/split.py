@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Where a proxy's CPU goes, per request: user time, kernel time and syscalls.
+
+Complements ../shared/bench/run-peers (which reports the total CPU per request): starts the
+same origin and the same peers from the harness (its functions are imported, its configs are
+used as they are), plus kakehi on bench/peers/kakehi.toml, then for each HTTP/1.1 scenario and
+each target runs wrk (pinned to the load CPU) while reading the proxy's utime/stime from /proc
+and counting its syscalls with `perf stat -e raw_syscalls:sys_enter`. Targets are measured in
+rotation within each round, so their figures share the machine's conditions.
+
+  bench/peers/split.py [--rounds 2] [--duration 4] [--scenarios S1,S2,S3,S8] [--out FILE]
+
+Needs: the harness (../shared/bench), haproxy, nginx, wrk, taskset, perf (Debian linux-perf).
+Every process it starts is stopped by PID (the harness's stop_all) on exit.
+"""
+import argparse
+import importlib.machinery
+import importlib.util
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+HARNESS = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "run-peers"))
+
+SCENARIOS = {  # name: (path, connections, extra wrk args)
+    "S1": ("/hello", 64, []),
+    "S2": ("/16k", 64, []),
+    "S3": ("/hello", 64, ["-H", "Connection: close"]),
+    "S8": ("/hello", 256, []),
+}
+
+
+def load_harness():
+    if not os.path.isfile(HARNESS):
+        raise SystemExit("split.py: the peer harness is missing (%s)" % HARNESS)
+    loader = importlib.machinery.SourceFileLoader("run_peers", HARNESS)
+    spec = importlib.util.spec_from_loader("run_peers", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def tree_times(rp, root):
+    """(utime, stime) in seconds of the process tree rooted at `root`."""
+    u = s = 0
+    for pid in rp.proc_tree(root):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        u += int(fields[11])
+        s += int(fields[12])
+    return u / rp.CLK_TCK, s / rp.CLK_TCK
+
+
+def measure(rp, pid, port, scen, duration, load_cpu):
+    path, conns, extra = SCENARIOS[scen]
+    pids = ",".join(str(p) for p in rp.proc_tree(pid))
+    perf_out = tempfile.NamedTemporaryFile(prefix="perf-", suffix=".txt", delete=False).name
+    perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p", pids,
+                             "-o", perf_out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    u0, s0 = tree_times(rp, pid)
+    cmd = ["taskset", "-c", str(load_cpu), "wrk", "-t1", "-c%d" % conns, "-d%ds" % duration,
+           "--latency"] + extra + ["http://127.0.0.1:%d%s" % (port, path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30).stdout
+    u1, s1 = tree_times(rp, pid)
+    perf.send_signal(2)  # SIGINT: perf prints its counts and exits
+    try:
+        perf.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        perf.kill()
+        perf.wait()
+    syscalls = None
+    with open(perf_out) as f:
+        for line in f:
+            m = re.match(r"\s*(\d+),.*raw_syscalls:sys_enter", line)
+            if m:
+                syscalls = int(m.group(1))
+    os.unlink(perf_out)
+    r = rp.parse_wrk(out)
+    n = max(r["requests"], 1)
+    return {"rps": r["rps"], "errors": r["errors"], "user_us": (u1 - u0) / n * 1e6,
+            "kernel_us": (s1 - s0) / n * 1e6,
+            "syscalls": syscalls / n if syscalls is not None else None}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=4)
+    ap.add_argument("--scenarios", default="S1,S2,S3,S8")
+    ap.add_argument("--kakehi", default=os.path.join(ROOT, "build", "proxy", "kakehi"))
+    ap.add_argument("--base-port", type=int, default=28000)
+    ap.add_argument("--proxy-cpu", type=int, default=0)
+    ap.add_argument("--load-cpu", type=int, default=1)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    args.kakehi = os.path.abspath(args.kakehi)
+    scens = args.scenarios.split(",")
+    for tool in ("taskset", "wrk", "perf", "haproxy", "nginx"):
+        if not shutil.which(tool):
+            raise SystemExit("split.py: missing tool: %s" % tool)
+    if not os.access(args.kakehi, os.X_OK):
+        raise SystemExit("split.py: no kakehi binary at %s (build it first)" % args.kakehi)
+    rp = load_harness()
+    targets = {"haproxy": rp.PEERS["haproxy"], "nginx": rp.PEERS["nginx"],
+               "kakehi": args.kakehi + " -c {conf:%s}" % os.path.join(HERE, "kakehi.toml")}
+    tmp = tempfile.mkdtemp(prefix="split-")
+    os.chmod(tmp, 0o755)
+    results = {}  # (target, scen) -> list of dicts
+    try:
+        docroot = os.path.join(tmp, "www")
+        os.makedirs(docroot)
+        with open(os.path.join(docroot, "hello"), "wb") as f:
+            f.write(rp.HELLO_BODY)
+        with open(os.path.join(docroot, "16k"), "wb") as f:
+            f.write(b"x" * rp.BIG_SIZE)
+        b = args.base_port
+        common = {"backend_port": b, "backend_h2c_port": b + 1, "backend_tls_port": b + 2,
+                  "cert": "/nonexistent", "key": "/nonexistent", "pem": "/nonexistent",
+                  "docroot": docroot}
+        env = dict(os.environ)
+        # The origin without its TLS listener (no certificate here).
+        origin_conf = os.path.join(tmp, "backend-nginx.conf")
+        with open(os.path.join(rp.PEERS_DIR, "backend-nginx.conf")) as f:
+            text = "\n".join(l for l in f.read().split("\n")
+                             if "ssl" not in l and "{backend_tls_port}" not in l)
+        with open(origin_conf, "w") as f:
+            f.write(text)
+        odir = os.path.join(tmp, "origin")
+        vals = dict(common, workdir=odir, port=b, h2c_port=b + 1, tls_port=b + 2)
+        op, _ = rp.start_server("origin", rp.BACKEND_CMD.replace("backend-nginx.conf", origin_conf),
+                                vals, odir, args.load_cpu, env)
+        rp.wait_ready("origin", op, [b, b + 1], odir)
+        servers = {}
+        for i, (name, cmd) in enumerate(targets.items()):
+            port = b + 10 * (i + 1)
+            wdir = os.path.join(tmp, name)
+            # Peers' TLS/h2c binds are dropped: only the HTTP/1.1 listener is measured here.
+            if name == "haproxy":
+                src = os.path.join(rp.PEERS_DIR, "haproxy.cfg")
+                with open(src) as f:
+                    text = "\n".join(l for l in f.read().split("\n")
+                                     if "{tls_port}" not in l and "{h2c_port}" not in l)
+                conf = os.path.join(tmp, "haproxy.cfg")
+                with open(conf, "w") as f:
+                    f.write(text)
+                cmd = "haproxy -db -f {conf:%s}" % conf
+            elif name == "nginx":
+                src = os.path.join(rp.PEERS_DIR, "nginx.conf")
+                with open(src) as f:
+                    text = "\n".join(l for l in f.read().split("\n")
+                                     if "ssl" not in l and "{tls_port}" not in l
+                                     and "{h2c_port}" not in l)
+                conf = os.path.join(tmp, "nginx.conf")
+                with open(conf, "w") as f:
+                    f.write(text)
+                cmd = "nginx -e stderr -p {workdir}/ -c {conf:%s} -g 'daemon off;'" % conf
+            v = dict(common, workdir=wdir, port=port, h2c_port=port + 1, tls_port=port + 2)
+            p, _ = rp.start_server(name, cmd, v, wdir, args.proxy_cpu, env)
+            rp.wait_ready(name, p, [port], wdir)
+            servers[name] = (p.pid, port)
+        for rnd in range(args.rounds):
+            order = list(servers)
+            order = order[rnd % len(order):] + order[:rnd % len(order)]
+            for scen in scens:
+                for name in order:
+                    pid, port = servers[name]
+                    r = measure(rp, pid, port, scen, args.duration, args.load_cpu)
+                    results.setdefault((name, scen), []).append(r)
+                    rp.log("round %d %s %-8s %6.0f req/s user %.2f us kernel %.2f us "
+                           "syscalls %s" % (rnd + 1, scen, name, r["rps"], r["user_us"],
+                                            r["kernel_us"],
+                                            "%.2f" % r["syscalls"] if r["syscalls"] else "-"))
+    finally:
+        rp.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def med(xs):
+        xs = [x for x in xs if x is not None]
+        return statistics.median(xs) if xs else None
+
+    lines = ["| scen | target | req/s | user µs/req | kernel µs/req | CPU µs/req | "
+             "CPU ×haproxy | syscalls/req | errors |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for scen in scens:
+        ref = None
+        for name in servers:
+            rs = results[(name, scen)]
+            cpu = med([r["user_us"] + r["kernel_us"] for r in rs])
+            if name == "haproxy":
+                ref = cpu
+            sc = med([r["syscalls"] for r in rs])
+            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %d |" % (
+                scen, name, med([r["rps"] for r in rs]), med([r["user_us"] for r in rs]),
+                med([r["kernel_us"] for r in rs]), cpu,
+                "%.2f" % (cpu / ref) if ref else "-", "%.2f" % sc if sc is not None else "-",
+                sum(r["errors"] for r in rs)))
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
