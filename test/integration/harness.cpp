@@ -17,8 +17,13 @@
 
 #include <algorithm>
 #include <atomic>
+// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside Beast's parser
+// (a boost::optional in basic_parser::do_field); the suppression covers Boost's headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
