@@ -22,6 +22,8 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr std::string_view kStickyCookie = "KAKEHI_STICKY";
+// Bytes of a new receive buffer copied after a partial head or chunk line (see Input::add).
+constexpr uint32_t kJoinBytes = 4096;
 // Slices gathered into one write at most (bounds what a session holds between writes).
 constexpr size_t kBatch = 8;
 
@@ -57,7 +59,9 @@ class Input {
     if (window_.size() >= cap) return Add::Full;
     auto fresh = pool_->acquire();
     if (!fresh) return Add::NoBuffer;
-    const uint32_t take = std::min(s.size(), cap - window_.size());
+    // Join only a little of the new slice: enough to complete a head line or a chunk-size line
+    // in most cases; the rest stays a slice of its own, so body bytes are not copied.
+    const uint32_t take = std::min({s.size(), cap - window_.size(), kJoinBytes});
     std::byte* out = fresh->writable().data();
     std::memcpy(out, window_.data(), window_.size());
     std::memcpy(out + window_.size(), s.data(), take);
