@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <deque>
 #include <string>
 
 #include <fmt/format.h>
@@ -35,7 +34,7 @@ class Input {
   explicit Input(buffer::BufferPool& pool) : pool_(&pool) {}
 
   std::string_view view() const noexcept { return window_.view(); }
-  bool empty() const noexcept { return window_.empty() && more_.empty(); }
+  bool empty() const noexcept { return window_.empty() && rest_.empty(); }
   void consume(uint32_t n) noexcept {
     window_.remove_prefix(n);
     if (window_.empty()) window_.reset();  // an idle connection holds no buffer
@@ -69,32 +68,36 @@ class Input {
     window_ = std::move(*fresh);
     if (take < s.size()) {
       s.remove_prefix(take);
-      more_.push_front(std::move(s));
+      rest_ = std::move(s);  // empty before: add() takes a new slice only when rest_ is
     }
     return Add::Ok;
   }
   /// Moves the next queued slice into the window; false when none is queued.
   bool pull(Add& result) {
-    if (more_.empty()) return false;
-    buffer::Slice s = std::move(more_.front());
-    more_.pop_front();
+    if (rest_.empty()) return false;
+    buffer::Slice s = std::move(rest_);
+    rest_.reset();
     result = add(std::move(s));
     return true;
+  }
+  void clear() noexcept {
+    window_.reset();
+    rest_.reset();
   }
   /// Everything unconsumed, in order (for a tunnel).
   buffer::BufferChain take_all() {
     buffer::BufferChain c;
     c.append(std::move(window_));
     window_ = {};
-    for (auto& s : more_) c.append(std::move(s));
-    more_.clear();
+    c.append(std::move(rest_));
+    rest_.reset();
     return c;
   }
 
  private:
   buffer::BufferPool* pool_;
   buffer::Slice window_;
-  std::deque<buffer::Slice> more_;
+  buffer::Slice rest_;  ///< the part of a received slice not joined into the window
 };
 
 // Why reading the next parser step stopped.
@@ -440,7 +443,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   http1::ResponseParser& rp = *rparser_;
   http1::Step step;
   for (;;) {
-    bin_ = Input(w_.worker.pool());
+    bin_.clear();
     rp.start(method);
     Read r = co_await next_step(rp, bin_, lease->stream,
                                 now() + uint64_t{to.backend_response_ms} * kMs, step);
