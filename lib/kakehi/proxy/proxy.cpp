@@ -161,7 +161,7 @@ struct Proxy::Impl {
   std::vector<std::unique_ptr<WorkerCtx>> ctxs;
   mutable std::mutex mu;  // serializes apply/drain/stop; guards the fields below
   config::State state;
-  std::set<std::string> bound;  // listener addresses with sockets on the workers
+  std::map<std::string, config::ListenerKind> bound;  // listeners with sockets on the workers
   bool stopped = false;
 
   explicit Impl(ProxyOptions o)
@@ -225,11 +225,13 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
 
   // Open the sockets of listeners that start serving, for every worker, before any change.
   std::vector<std::map<std::string, int>> fds(group.size());
-  std::set<std::string> next_bound;
+  std::map<std::string, config::ListenerKind> next_bound;
   for (const auto& [addr, l] : next.listeners) {
     if (!serves(l)) continue;
-    next_bound.insert(addr);
-    if (bound.count(addr)) continue;
+    next_bound[addr] = l.kind;
+    // Already open with the same kind: kept. A kind change opens new sockets next to the old
+    // ones (SO_REUSEPORT); the workers close the old ones when they install the snapshot.
+    if (auto it = bound.find(addr); it != bound.end() && it->second == l.kind) continue;
     auto at = net::Address::parse(addr);
     for (size_t i = 0; i < group.size(); ++i) {
       auto fd = at ? net::open_listening_socket(*at, {.backlog = 4096, .reuse_port = true})
