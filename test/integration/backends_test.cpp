@@ -130,3 +130,33 @@ TEST_CASE("backends: a refusing backend is skipped, then marked down") {
   HttpResponse r = curl_get(rig.port, "/id", "app.test");
   CHECK(r.status == 503);
 }
+
+TEST_CASE("listeners: an HTTP listener turned into a TCP listener on the same address") {
+  HttpOrigin http("h");
+  TcpEchoOrigin echo;
+  Rig rig;
+  rig.add_http_listener();
+  Diff d;
+  d(config::AddCluster{cluster("web")});
+  d(config::AddBackend{backend("web", "b0", http.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "web", "app.test")});
+  rig.apply(d);
+  CHECK(curl_get(rig.port, "/id", "app.test").status == 200);
+
+  // One diff: the HTTP frontend goes, the listener becomes TCP, a TCP frontend comes.
+  config::Listener tcp = tcp_listener(rig.listener);
+  Diff change;
+  change(config::RemoveHttpFrontend{"f"});
+  change(config::UpdateListener{tcp});
+  change(config::AddCluster{cluster("echo")});
+  change(config::AddBackend{backend("echo", "e0", echo.address())});
+  change(config::AddTcpFrontend{config::TcpFrontend{rig.listener, "echo", {}}});
+  rig.apply(change);
+
+  bool echoed = eventually([&] {
+    RawClient c(rig.port);
+    if (!c.connected() || !c.send_all("ping")) return false;
+    return c.recv_some(1000ms) == "ping";
+  });
+  CHECK(echoed);
+}
