@@ -178,6 +178,7 @@ class Session {
   runtime::Task<Next> exchange();
   runtime::Task<Next> forward(ClusterRuntime& cluster, std::string_view sticky);
   runtime::Task<bool> send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head);
+  runtime::Task<uint16_t> resend_on_fresh(WorkerCtx::Lease& lease, const buffer::Slice& head);
   runtime::Task<Next> answer(uint16_t status, std::string_view extra_headers = {},
                              bool close = false);
   // Writes to the client, bounded by the listener's idle timeout (a client that stops reading
@@ -342,6 +343,18 @@ runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const bu
   co_return co_await write_backend(lease.stream, chain);
 }
 
+// Sends the request head again on a fresh connection to the same backend, after a pooled
+// connection turned out closed. 0 on success, else the status to answer.
+runtime::Task<uint16_t> Session::resend_on_fresh(WorkerCtx::Lease& lease,
+                                                 const buffer::Slice& head) {
+  ++w_.stats.stale_retries;
+  auto fresh = co_await w_.reconnect(*lease.backend, cfg_->timeouts.connect_ms);
+  if (!fresh) co_return 503;
+  lease.stream = std::move(*fresh);
+  lease.reused = false;
+  co_return co_await send_request_head(lease, head) ? 0 : 502;
+}
+
 runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::string_view sticky) {
   http1::RequestParser& parser = *parser_;
   http::Request& req = parser.message();
@@ -388,13 +401,9 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   bool retried = false;
   if (!co_await send_request_head(*lease, *head)) {
     if (!lease->reused) co_return co_await answer(502, {}, true);
-    ++w_.stats.stale_retries;
-    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
-    if (!fresh) co_return co_await answer(503, {}, true);
-    lease->stream = std::move(*fresh);
-    lease->reused = false;
     retried = true;
-    if (!co_await send_request_head(*lease, *head)) co_return co_await answer(502, {}, true);
+    if (uint16_t st = co_await resend_on_fresh(*lease, *head))
+      co_return co_await answer(st, {}, true);
   }
 
   // Stream the request body.
@@ -452,13 +461,9 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
     const bool stale = (r == Read::Eof || r == Read::Error) && bin_.view().empty() &&
                        lease->reused && !retried && !body;
     if (!stale) co_return co_await answer(502, {}, true);
-    ++w_.stats.stale_retries;  // the backend closed the idle connection: not a failure
-    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
-    if (!fresh) co_return co_await answer(503, {}, true);
-    lease->stream = std::move(*fresh);
-    lease->reused = false;
-    retried = true;
-    if (!co_await send_request_head(*lease, *head)) co_return co_await answer(502, {}, true);
+    retried = true;  // the backend closed the idle connection: not a failure
+    if (uint16_t st = co_await resend_on_fresh(*lease, *head))
+      co_return co_await answer(st, {}, true);
   }
 
   // Relay the response: informational heads, then the final head and its body.
