@@ -165,3 +165,44 @@ TEST_CASE("balancing: sticky sessions by cookie") {
   ::unlink(jar.c_str());
   for (const auto& n : names) CHECK(n == names.front());
 }
+
+TEST_CASE("balancing: a backup backend serves only while no primary is up") {
+  Rig rig;
+  rig.add_http_listener();
+  HttpOrigin primary("primary"), spare("spare");
+  Diff d;
+  d(config::AddCluster{cluster("bk")});
+  d(config::AddBackend{backend("bk", "p", primary.address())});
+  auto b = backend("bk", "s", spare.address());
+  b.backup = true;
+  d(config::AddBackend{b});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "bk", "app.test")});
+  rig.apply(d);
+  for (int i = 0; i < 6; ++i) CHECK(curl_get(rig.port, "/id", "app.test").body == "primary");
+  CHECK(spare.requests() == 0);
+  // The primary goes away: its connect failures mark it down and the backup takes over.
+  primary.stop();
+  std::vector<std::string> seen;
+  for (int i = 0; i < 6; ++i) seen.push_back(curl_get(rig.port, "/id", "app.test").body);
+  for (const auto& s : seen) CHECK(s == "spare");
+}
+
+TEST_CASE("balancing: weight 0 drains a backend but keeps its sticky sessions") {
+  Rig rig;
+  rig.add_http_listener();
+  HttpOrigin a("a"), b("b");
+  Diff d;
+  auto c = cluster("st");
+  c.sticky_session = true;
+  d(config::AddCluster{c});
+  d(config::AddBackend{backend("st", "ba", a.address())});
+  d(config::AddBackend{backend("st", "bb", b.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "st", "app.test")});
+  rig.apply(d);
+  Diff drain;
+  drain(config::UpdateBackend{backend("st", "ba", a.address(), 0)});
+  rig.apply(drain);
+  for (int i = 0; i < 4; ++i) CHECK(curl_get(rig.port, "/id", "app.test").body == "b");
+  for (int i = 0; i < 4; ++i)
+    CHECK(curl_get(rig.port, "/id", "app.test", {"-H", "Cookie: KAKEHI_STICKY=ba"}).body == "a");
+}

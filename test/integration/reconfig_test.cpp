@@ -308,3 +308,27 @@ TEST_CASE("reconfig: the response in flight on a removed listener announces the 
   CHECK(r.in_flight.status == 200);
   CHECK_FALSE(r.in_flight.keep_alive);
 }
+
+TEST_CASE("reconfig: drain lets the request in flight finish and closes idle connections") {
+  Rig rig(rig_options(2));
+  rig.add_http_listener();
+  HttpOrigin o("o");
+  rig.add_cluster("c", {&o});
+  RawClient idle(rig.port);
+  REQUIRE(idle.send_all("GET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  CHECK(idle.read_response().body == "o");
+  RawClient slow(rig.port);
+  REQUIRE(slow.send_all("GET /slow/1000 HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  REQUIRE(eventually([&] { return o.in_flight() > 0; }));
+  auto t0 = Clock::now();
+  const size_t left = rig.proxy.drain(10s);
+  CHECK(left == 0);
+  CHECK(Clock::now() - t0 < 5s);
+  CHECK(connect_refused(rig.port));
+  auto r = slow.read_response(3s);
+  CHECK(r.status == 200);
+  CHECK(r.body == "o");
+  CHECK_FALSE(r.keep_alive);
+  idle.recv_until_close(3s);
+  CHECK(idle.eof());
+}

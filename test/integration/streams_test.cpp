@@ -187,3 +187,27 @@ TEST_CASE("streams: websocket echo through the proxy") {
   watchdog.join();
   CHECK(s.rig.proxy.stats().upgrades == 1);
 }
+
+TEST_CASE("streams: HTTP/1.0 clients get their answer and the close") {
+  StreamRig s;
+  auto r = curl_get(s.port(), "/bytes/3000", "app.test", {"--http1.0"});
+  CHECK(r.status == 200);
+  CHECK(r.body.size() == 3000);
+  RawClient c(s.port());
+  REQUIRE(c.send_all("GET /id HTTP/1.0\r\nHost: app.test\r\n\r\n"));
+  auto res = c.read_response();
+  CHECK(res.status == 200);
+  CHECK(res.body == "o");
+  CHECK_FALSE(res.keep_alive);
+  c.recv_until_close(3s);
+  CHECK(c.eof());
+  // HTTP/1.0 with keep-alive asked: the connection may stay open for a second request.
+  RawClient k(s.port());
+  REQUIRE(k.send_all("GET /id HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n"));
+  auto first = k.read_response();
+  CHECK(first.body == "o");
+  if (first.keep_alive) {
+    REQUIRE(k.send_all("GET /id HTTP/1.0\r\nHost: app.test\r\n\r\n"));
+    CHECK(k.read_response().body == "o");
+  }
+}
