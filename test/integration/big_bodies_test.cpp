@@ -26,6 +26,18 @@ struct BigRig {
   }
 };
 
+// Peak resident set of this process (proxy, origin and harness together), in MiB.
+uint64_t peak_rss_mib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %lu kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib / 1024;
+}
+
 double mib_per_s(uint64_t bytes, Clock::duration d) {
   double s = std::chrono::duration<double>(d).count();
   return s > 0 ? static_cast<double>(bytes) / (1024.0 * 1024.0) / s : 0;
@@ -70,4 +82,11 @@ TEST_CASE("big bodies: streamed upload, Content-Length and chunked") {
                              " MiB: " + std::to_string(mib_per_s(n, took)) + " MiB/s";
     MESSAGE(line);
   }
+}
+
+TEST_CASE("big bodies: memory stays bounded") {
+  // Runs after the transfers above: a body buffered whole would show here (1 GiB each way).
+  const uint64_t peak = peak_rss_mib();
+  MESSAGE("peak RSS of the test process: " << peak << " MiB");
+  if (!sanitized() && big_size() >= (512ull << 20)) CHECK(peak < 256);
 }
