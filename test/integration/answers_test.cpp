@@ -198,3 +198,21 @@ TEST_CASE("answers: cluster and listener templates") {
   CHECK(un2.status == 503);
   CHECK(un2.body == "listener 503\n");
 }
+
+TEST_CASE("answers: an idle keep-alive connection is closed after front_idle_ms") {
+  Rig rig;
+  auto l = http_listener("127.0.0.1:1");
+  l.timeouts.front_idle_ms = 300;
+  rig.add_listener(l);
+  HttpOrigin o("o");
+  rig.add_cluster("c", {&o});
+  RawClient c(rig.port);
+  REQUIRE(c.send_all("GET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  CHECK(c.read_response().body == "o");
+  auto t0 = Clock::now();
+  CHECK(c.recv_until_close(5s).empty());  // closed without a response (nothing was asked)
+  CHECK(c.eof());
+  auto took = Clock::now() - t0;
+  CHECK(took >= 200ms);
+  CHECK(took < 3s);
+}

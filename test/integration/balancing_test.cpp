@@ -206,3 +206,32 @@ TEST_CASE("balancing: weight 0 drains a backend but keeps its sticky sessions") 
   for (int i = 0; i < 4; ++i)
     CHECK(curl_get(rig.port, "/id", "app.test", {"-H", "Cookie: KAKEHI_STICKY=ba"}).body == "a");
 }
+
+TEST_CASE("balancing: max_connections_per_backend skips a full backend") {
+  Rig rig;
+  rig.add_http_listener();
+  HttpOrigin a("a"), b("b");
+  Diff d;
+  auto c = cluster("lim");
+  c.max_connections_per_backend = 1;
+  d(config::AddCluster{c});
+  d(config::AddBackend{backend("lim", "ba", a.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "lim", "app.test")});
+  rig.apply(d);
+  RawClient slow(rig.port);
+  REQUIRE(slow.send_all("GET /slow/1500 HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  REQUIRE(eventually([&] { return a.in_flight() > 0; }));
+  // The only backend is at its limit: no backend for this request.
+  CHECK(curl_get(rig.port, "/id", "app.test").status == 503);
+  // With a second backend the request goes there.
+  Diff more;
+  more(config::AddBackend{backend("lim", "bb", b.address())});
+  rig.apply(more);
+  CHECK(curl_get(rig.port, "/id", "app.test").body == "b");
+  auto r = slow.read_response(5s);
+  CHECK(r.body == "a");
+  // Freed: the first backend takes requests again.
+  std::set<std::string> seen;
+  for (int i = 0; i < 4; ++i) seen.insert(curl_get(rig.port, "/id", "app.test").body);
+  CHECK(seen.count("a") == 1);
+}
