@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #pragma GCC diagnostic pop
+#include <cstdio>
 #include <thread>
 
 #include "rig.hpp"
@@ -210,4 +211,57 @@ TEST_CASE("streams: HTTP/1.0 clients get their answer and the close") {
     REQUIRE(k.send_all("GET /id HTTP/1.0\r\nHost: app.test\r\n\r\n"));
     CHECK(k.read_response().body == "o");
   }
+}
+
+TEST_CASE("streams: a refused request's body is never parsed as the next request") {
+  StreamRig s;
+  // The body of a request answered 404 looks like a request of its own: it must be skipped
+  // (or the connection closed), never answered.
+  const std::string inner = "GET /status/299 HTTP/1.1\r\nHost: app.test\r\n\r\n";
+  RawClient c(s.port());
+  REQUIRE(c.send_all(
+      "POST /x HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: " + std::to_string(inner.size()) +
+      "\r\n\r\n" + inner + "GET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  CHECK(c.read_response().status == 404);
+  auto next = c.read_response(3s);
+  CHECK(next.status != 299);
+  if (next.status != 0) {
+    CHECK(next.status == 200);
+    CHECK(next.body == "o");
+  }
+  // Same with a chunked body.
+  RawClient k(s.port());
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", inner.size());
+  REQUIRE(k.send_all(std::string("POST /x HTTP/1.1\r\nHost: nowhere.test\r\n") +
+                     "Transfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + inner +
+                     "\r\n0\r\n\r\nGET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  CHECK(k.read_response().status == 404);
+  auto next2 = k.read_response(3s);
+  CHECK(next2.status != 299);
+  if (next2.status != 0) CHECK(next2.body == "o");
+  CHECK(s.origin.requests() <= 2);
+}
+
+TEST_CASE("streams: the origin's own Set-Cookie survives next to the sticky cookie") {
+  Rig rig;
+  rig.add_http_listener();
+  HttpOrigin a("a");
+  Diff d;
+  auto c = cluster("st");
+  c.sticky_session = true;
+  d(config::AddCluster{c});
+  d(config::AddBackend{backend("st", "ba", a.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "st", "app.test")});
+  rig.apply(d);
+  auto r = curl_get(rig.port, "/cookie/SID=42", "app.test");
+  CHECK(r.status == 200);
+  CHECK(r.header_count("set-cookie") == 2);
+  bool origin_cookie = false, sticky_cookie = false;
+  for (auto [it, end] = r.headers.equal_range("set-cookie"); it != end; ++it) {
+    origin_cookie = origin_cookie || it->second == "SID=42; Path=/";
+    sticky_cookie = sticky_cookie || it->second.rfind("KAKEHI_STICKY=ba", 0) == 0;
+  }
+  CHECK(origin_cookie);
+  CHECK(sticky_cookie);
 }
