@@ -326,6 +326,10 @@ TEST_CASE("reconfig: drain lets the request in flight finish and closes idle con
   CHECK(Clock::now() - t0 < 5s);
   CHECK(connect_refused(rig.port));
   auto r = slow.read_response(3s);
+  CAPTURE(slow.eof());
+  CAPTURE(slow.timed_out());
+  CAPTURE(o.requests());
+  CAPTURE(o.in_flight());
   CHECK(r.status == 200);
   CHECK(r.body == "o");
   CHECK_FALSE(r.keep_alive);
