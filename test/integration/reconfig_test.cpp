@@ -330,6 +330,14 @@ TEST_CASE("reconfig: drain lets the request in flight finish and closes idle con
   CAPTURE(slow.timed_out());
   CAPTURE(o.requests());
   CAPTURE(o.in_flight());
+  CAPTURE(o.connections());
+  const auto st = rig.proxy.stats();
+  CAPTURE(st.answers);
+  CAPTURE(st.responses[2]);
+  CAPTURE(st.responses[5]);
+  CAPTURE(st.backend_connects);
+  CAPTURE(st.backend_reuses);
+  CAPTURE(st.stale_retries);
   CHECK(r.status == 200);
   CHECK(r.body == "o");
   CHECK_FALSE(r.keep_alive);
