@@ -475,7 +475,11 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
     if (step.event == http1::Event::NeedMore) {
       bin_.consume(step.consumed);
       // Write what is framed before waiting, unless more bytes are already here (one write
-      // for a response that arrived in several receive buffers).
+      // for a response that arrived in several receive buffers). Completions are dispatched
+      // one by one: when the body is known to continue, let the rest of this turn's batch in
+      // first (one loop turn) so that its next buffer is seen.
+      if (final_head && !chain.empty() && !lease->stream.has_pending_input())
+        co_await runtime::yield();
       const bool more_here = lease->stream.has_pending_input() && chain.slice_count() < kBatch;
       if (!more_here && !co_await flush(chain)) co_return Next::Close;
       Read r = co_await next_step(rp, bin_, lease->stream,
