@@ -159,4 +159,6 @@ TEST_CASE("listeners: an HTTP listener turned into a TCP listener on the same ad
     return c.recv_some(1000ms) == "ping";
   });
   CHECK(echoed);
+  // The tunnels end with their clients (the proxy is stopped with no pipe open).
+  CHECK(eventually([&] { return rig.proxy.stats().active_sessions == 0; }));
 }

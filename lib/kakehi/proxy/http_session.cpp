@@ -256,6 +256,8 @@ runtime::Task<void> Session::run() {
     if (n == Next::Close || !client_keep_) break;
   }
   view_.reset();
+  // Unregistered before the socket closes: a drain must never shut down a reused fd number.
+  link_.unlink();
   co_await client_.close();
 }
 

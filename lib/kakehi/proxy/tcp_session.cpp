@@ -79,17 +79,20 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
   ClusterRuntime* cluster =
       fe == view->snap->state.tcp_frontends.end() ? nullptr : view->cluster(fe->second.cluster);
   if (!cfg || !cluster) {
+    link.unlink();
     co_await client.close();
     co_return;
   }
   link.idle = false;
   auto lease = co_await w.acquire(*cluster, {}, cfg->timeouts.connect_ms, false);
   if (!lease) {
+    link.unlink();
     co_await client.close();
     co_return;
   }
   co_await pipe(w, client, lease->stream, {}, {}, cfg->timeouts.front_idle_ms);
   w.release(*lease, false);
+  link.unlink();  // before the fd number can be reused
   co_await client.close();
 }
 
