@@ -162,3 +162,31 @@ TEST_CASE("listeners: an HTTP listener turned into a TCP listener on the same ad
   // The tunnels end with their clients (the proxy is stopped with no pipe open).
   CHECK(eventually([&] { return rig.proxy.stats().active_sessions == 0; }));
 }
+
+TEST_CASE("reconfig: a keep-alive connection's next request follows the new configuration") {
+  HttpOrigin a("a"), b("b");
+  Rig rig;
+  rig.add_http_listener();
+  rig.add_cluster("ca", {&a});
+  RawClient c(rig.port);
+  REQUIRE(c.send_all("GET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  auto r1 = c.read_response();
+  CHECK(r1.status == 200);
+  CHECK(r1.body.rfind("a", 0) == 0);
+  REQUIRE(r1.keep_alive);
+  // While the connection is idle: a new cluster takes /new, and the old cluster's backend moves.
+  Diff d;
+  d(config::AddCluster{cluster("cb")});
+  d(config::AddBackend{backend("cb", "b0", b.address())});
+  d(config::AddHttpFrontend{frontend("f-new", rig.listener, "cb", "app.test",
+                                     config::PathRule{config::PathKind::Prefix, "/new"})});
+  rig.apply(d);
+  REQUIRE(c.send_all("GET /new/id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  auto r2 = c.read_response();
+  CHECK(r2.status == 200);
+  CHECK(r2.body.rfind("b", 0) == 0);
+  REQUIRE(c.send_all("GET /id HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  auto r3 = c.read_response();
+  CHECK(r3.status == 200);
+  CHECK(r3.body.rfind("a", 0) == 0);
+}

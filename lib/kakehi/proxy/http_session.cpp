@@ -301,7 +301,13 @@ runtime::Task<Session::Next> Session::exchange() {
   }
   if (step.event == http1::Event::Error)
     co_return co_await answer(http1::status(step.error), {}, true);
-  // step.event == Head
+  // step.event == Head. The request is routed on the configuration current now (a keep-alive
+  // connection may have waited through several diffs); a removed listener finishes on the last
+  // configuration it had.
+  if (const config::Listener* now_cfg = w_.view->snap->listener(l_->address)) {
+    view_ = w_.view;
+    cfg_ = now_cfg;
+  }
   link_.idle = false;
   head_hold_ = in_.window();  // the parsed head's views point into this buffer
   in_.consume(step.consumed);
@@ -325,12 +331,10 @@ runtime::Task<Session::Next> Session::exchange() {
   if (!cluster) co_return co_await answer(503, {}, !request_done_);
   cluster_ = cluster->snap;
   if (cluster_->cluster.https_redirect && l_->kind == config::ListenerKind::Http) {
-    char host_buf[Router::kMaxHost];
     std::string_view host = req.authority;
     if (size_t colon = host.rfind(':');
         colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
       host = host.substr(0, colon);  // the redirect goes to the default HTTPS port
-    (void)host_buf;
     std::string location = fmt::format("Location: https://{}{}\r\n", host, req.path);
     co_return co_await answer(301, location, !request_done_);
   }
