@@ -283,11 +283,8 @@ class Loader {
     }
     l.answers = read_answers(t);
     const std::string key = "listener:" + l.address;
-    if (auto it = out_.state.listeners.find(l.address); it != out_.state.listeners.end())
-      fail(t.pos("address"), t.field("address") + ": duplicate listener " + qt(l.address) +
-                                 " (first defined on line " + std::to_string(index_[key].pos.line) +
-                                 ")");
-    t.record(index_, key);
+    record_unique(t, key, out_.state.listeners.contains(l.address), t.pos("address"),
+                  t.field("address") + ": duplicate listener " + qt(l.address));
     out_.state.listeners.emplace(l.address, std::move(l));
   }
 
@@ -336,11 +333,8 @@ class Loader {
         t.integer<uint32_t>("max_connections_per_backend").value_or(c.max_connections_per_backend);
     c.answers = read_answers(t);
     const std::string key = "cluster:" + c.id;
-    if (out_.state.clusters.contains(c.id))
-      fail(t.pos("id"), t.field("id") + ": duplicate cluster " + qt(c.id) +
-                            " (first defined on line " + std::to_string(index_[key].pos.line) +
-                            ")");
-    t.record(index_, key);
+    record_unique(t, key, out_.state.clusters.contains(c.id), t.pos("id"),
+                  t.field("id") + ": duplicate cluster " + qt(c.id));
     const auto backends = t.tables("backends");
     for (size_t j = 0; j < backends.size(); ++j)
       read_backend(*backends[j], indexed(t.field("backends"), j), c.id);
@@ -363,11 +357,9 @@ class Loader {
     b.backup = t.boolean("backup").value_or(b.backup);
     b.sticky_id = t.string("sticky_id");
     const std::string key = backend_key(cluster, b.id);
-    if (out_.state.backends.contains({cluster, b.id}))
-      fail(t.pos(t.find("id") ? "id" : "address"),
-           t.path() + ": duplicate backend id " + qt(b.id) + " in cluster " + qt(cluster) +
-               " (first defined on line " + std::to_string(index_[key].pos.line) + ")");
-    t.record(index_, key);
+    record_unique(t, key, out_.state.backends.contains({cluster, b.id}),
+                  t.pos(t.find("id") ? "id" : "address"),
+                  t.path() + ": duplicate backend id " + qt(b.id) + " in cluster " + qt(cluster));
     out_.state.backends.emplace(config::BackendKey{cluster, b.id}, std::move(b));
   }
 
@@ -440,11 +432,8 @@ class Loader {
         t.enumeration("position", &config::position_from, "pre, tree, post").value_or(f.position);
     f.tags = read_tags(t);
     const std::string key = "http_frontend:" + f.id;
-    if (out_.state.http_frontends.contains(f.id))
-      fail(t.pos("id"), t.field("id") + ": duplicate frontend id " + qt(f.id) +
-                            " (first defined on line " + std::to_string(index_[key].pos.line) +
-                            ")");
-    t.record(index_, key);
+    record_unique(t, key, out_.state.http_frontends.contains(f.id), t.pos("id"),
+                  t.field("id") + ": duplicate frontend id " + qt(f.id));
     out_.state.http_frontends.emplace(f.id, std::move(f));
   }
 
@@ -485,11 +474,8 @@ class Loader {
       }
     }
     const std::string key = "certificate:" + c.id;
-    if (out_.state.certificates.contains(c.id))
-      fail(t.pos("id"), t.field("id") + ": duplicate certificate " + qt(c.id) +
-                            " (first defined on line " + std::to_string(index_[key].pos.line) +
-                            ")");
-    t.record(index_, key);
+    record_unique(t, key, out_.state.certificates.contains(c.id), t.pos("id"),
+                  t.field("id") + ": duplicate certificate " + qt(c.id));
     out_.state.certificates.emplace(c.id, std::move(c));
   }
 
@@ -547,6 +533,15 @@ class Loader {
   std::filesystem::path base_;
   FileConfig out_;
   PosIndex index_;
+
+  // Records entity `key` at `t`, or fails at `at` with `what` and the line of the first
+  // definition when it exists already.
+  void record_unique(const Table& t, const std::string& key, bool exists, Pos at,
+                     const std::string& what) {
+    if (exists)
+      fail(at, what + " (first defined on line " + std::to_string(index_[key].pos.line) + ")");
+    t.record(index_, key);
+  }
 };
 
 }  // namespace

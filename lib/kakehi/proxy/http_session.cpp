@@ -548,7 +548,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
 
   if (upgraded) {
     ++w_.stats.upgrades;
-    co_await pipe(w_, client_, lease->stream, in_.take_all(), bin_.take_all(), to.front_idle_ms);
+    co_await pipe(client_, lease->stream, in_.take_all(), bin_.take_all(), to.front_idle_ms);
     co_return Next::Close;
   }
   release.reusable = rp.info().keep_alive && bin_.empty() && request_done_;

@@ -188,7 +188,7 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
 /// Copies bytes both ways until both directions ended (EOF is passed on as a half-close).
 /// `to_b` / `to_a` are bytes already received that belong to the other side.
 /// An error or `idle_ms` without bytes in one direction aborts both.
-runtime::Task<void> pipe(WorkerCtx& w, net::TcpStream& a, net::TcpStream& b,
-                         buffer::BufferChain to_b, buffer::BufferChain to_a, uint64_t idle_ms);
+runtime::Task<void> pipe(net::TcpStream& a, net::TcpStream& b, buffer::BufferChain to_b,
+                         buffer::BufferChain to_a, uint64_t idle_ms);
 
 }  // namespace kakehi::proxy::detail

@@ -56,14 +56,13 @@ runtime::Task<void> pump(net::TcpStream& from, net::TcpStream& to, buffer::Buffe
 }
 }  // namespace
 
-runtime::Task<void> pipe(WorkerCtx& w, net::TcpStream& a, net::TcpStream& b,
-                         buffer::BufferChain to_b, buffer::BufferChain to_a, uint64_t idle_ms) {
+runtime::Task<void> pipe(net::TcpStream& a, net::TcpStream& b, buffer::BufferChain to_b,
+                         buffer::BufferChain to_a, uint64_t idle_ms) {
   bool aborted = false;
   std::vector<runtime::Task<void>> both;
   both.push_back(pump(a, b, std::move(to_b), idle_ms * kMs, aborted));
   both.push_back(pump(b, a, std::move(to_a), idle_ms * kMs, aborted));
   co_await runtime::when_all(std::move(both));
-  (void)w;
 }
 
 runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client) {
@@ -90,7 +89,7 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
     co_await client.close();
     co_return;
   }
-  co_await pipe(w, client, lease->stream, {}, {}, cfg->timeouts.front_idle_ms);
+  co_await pipe(client, lease->stream, {}, {}, cfg->timeouts.front_idle_ms);
   w.release(*lease, false);
   link.unlink();  // before the fd number can be reused
   co_await client.close();
