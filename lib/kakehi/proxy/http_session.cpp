@@ -195,6 +195,19 @@ class Session {
   }
   uint64_t client_write_ns() const noexcept { return uint64_t{cfg_->timeouts.front_idle_ms} * kMs; }
   uint64_t now() const noexcept { return w_.worker.now(); }
+  // Moves to the worker's current configuration if it still has this listener (false if not:
+  // a removed listener's session keeps the last one it had). Looks the listener and its router
+  // up only when the configuration changed.
+  bool adopt_current_view() {
+    if (view_ == w_.view) return cfg_ != nullptr;
+    const config::Listener* c = w_.view->snap->listener(l_->address);
+    if (!c) return false;
+    view_ = w_.view;
+    cfg_ = c;
+    auto r = view_->snap->routers.find(l_->address);
+    router_ = r != view_->snap->routers.end() ? r->second.get() : nullptr;
+    return true;
+  }
   // Runs a head serializer, waiting (bounded) for a pool buffer when the pool is exhausted, and
   // moves the head into the worker's shared head slab (a head rarely needs a whole buffer).
   template <class Fn>
@@ -218,8 +231,13 @@ class Session {
   buffer::Slice head_hold_;  // keeps the current request head's bytes alive
   Input in_;
   Input bin_;
+  // Reused for every request (no allocation per request); emptied after each exchange, so an
+  // idle session holds no buffer.
+  buffer::BufferChain to_backend_;
+  buffer::BufferChain to_client_;
   ViewPtr view_;
-  const config::Listener* cfg_ = nullptr;
+  const config::Listener* cfg_ = nullptr;     // this listener in view_
+  const Router* router_ = nullptr;            // this listener's router in view_
   const ClusterSnapshot* cluster_ = nullptr;  // for answers: the routed cluster, if any
   std::optional<http1::RequestParser> parser_;
   std::optional<http1::ResponseParser> rparser_;
@@ -248,11 +266,11 @@ runtime::Task<void> Session::run() {
   for (;;) {
     link_.idle = in_.empty();
     if ((l_->removed || w_.draining) && in_.empty()) break;
-    view_ = w_.view;
-    cfg_ = view_->snap->listener(l_->address);
-    if (!cfg_) break;
+    if (!adopt_current_view()) break;
     if (!parser_) parser_.emplace(parser_limits(*cfg_, w_.worker.pool().buffer_size()), "http");
     Next n = co_await exchange();
+    to_backend_.clear();
+    to_client_.clear();
     if (n == Next::Close || !client_keep_) break;
   }
   view_.reset();
@@ -304,10 +322,7 @@ runtime::Task<Session::Next> Session::exchange() {
   // step.event == Head. The request is routed on the configuration current now (a keep-alive
   // connection may have waited through several diffs); a removed listener finishes on the last
   // configuration it had.
-  if (const config::Listener* now_cfg = w_.view->snap->listener(l_->address)) {
-    view_ = w_.view;
-    cfg_ = now_cfg;
-  }
+  adopt_current_view();
   link_.idle = false;
   head_hold_ = in_.window();  // the parsed head's views point into this buffer
   in_.consume(step.consumed);
@@ -322,10 +337,8 @@ runtime::Task<Session::Next> Session::exchange() {
     request_done_ = true;
   }
 
-  auto router = view_->snap->routers.find(l_->address);
   Route route;
-  if (router != view_->snap->routers.end())
-    route = router->second->lookup(req.authority, req.path, req.method);
+  if (router_) route = router_->lookup(req.authority, req.path, req.method);
   if (!route) co_return co_await answer(404, {}, !request_done_);
   ClusterRuntime* cluster = view_->cluster(route.cluster);
   if (!cluster) co_return co_await answer(503, {}, !request_done_);
@@ -344,9 +357,9 @@ runtime::Task<Session::Next> Session::exchange() {
 }
 
 runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head) {
-  buffer::BufferChain chain;
-  chain.append(head);
-  co_return co_await write_backend(lease.stream, chain);
+  to_backend_.clear();  // a failed write may have left bytes for the stale connection
+  to_backend_.append(head);
+  co_return co_await write_backend(lease.stream, to_backend_);
 }
 
 // Sends the request head again on a fresh connection to the same backend, after a pooled
@@ -420,7 +433,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
       if (!co_await client_.write_all(std::as_bytes(std::span(k100)))) co_return Next::Close;
     }
     http1::BodyWriter bw(w_.worker.pool(), out);
-    buffer::BufferChain chain;
+    buffer::BufferChain& chain = to_backend_;
     http1::Step step = parser.feed(in_.view());
     for (;;) {
       if (step.event == http1::Event::NeedMore) {
@@ -473,7 +486,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   }
 
   // Relay the response: informational heads, then the final head and its body.
-  buffer::BufferChain chain;
+  buffer::BufferChain& chain = to_client_;
   std::optional<http1::BodyWriter> bw;
   bool final_head = false;
   bool upgraded = false;

@@ -46,6 +46,33 @@ TEST_CASE("hop-by-hop removal includes fields named in Connection") {
   CHECK(u[0].name == "Upgrade");
 }
 
+TEST_CASE("hop-by-hop removal: options across several Connection fields, and many options") {
+  http::FieldList f;
+  f.add("Connection", "keep-alive");
+  f.add("X-A", "1");
+  f.add("connection", " x-b ,, X-C ");
+  f.add("X-B", "2");
+  f.add("X-C", "3");
+  f.add("X-CC", "kept: same prefix, longer name");
+  remove_hop_by_hop(f);
+  REQUIRE(f.size() == 2);
+  CHECK(f[0].name == "X-A");
+  CHECK(f[1].name == "X-CC");
+
+  // More options than the fast path holds: the ones past it are still honoured.
+  http::FieldList m;
+  std::string list;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("X-Opt-" + std::to_string(i));
+  for (const std::string& n : names) list += n + ",";
+  m.add("Connection", list);
+  for (const std::string& n : names) m.add(n, "v");
+  m.add("Accept", "*/*");
+  remove_hop_by_hop(m);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].name == "Accept");
+}
+
 TEST_CASE("X-Forwarded-* and Forwarded for IPv4") {
   std::string in =
       "GET / HTTP/1.1\r\nHost: ex.com\r\nX-Forwarded-For: 10.0.0.1\r\n"
