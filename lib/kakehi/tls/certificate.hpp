@@ -36,7 +36,7 @@ class ServerCertificate {
   ServerCertificate(const ServerCertificate&) = delete;
   ServerCertificate& operator=(const ServerCertificate&) = delete;
 
-  /// Lower-case names without a trailing dot; `*.example.com` for a wildcard.
+  /// Lower-case names without a trailing dot, sorted, unique; `*.example.com` for a wildcard.
   const std::vector<std::string>& names() const noexcept { return names_; }
   std::int64_t not_before() const noexcept { return not_before_; }  ///< Unix seconds
   std::int64_t not_after() const noexcept { return not_after_; }    ///< Unix seconds

@@ -1,6 +1,7 @@
 // Context: wolfSSL context configuration per certificate, certificate loading and validation.
 #include "kakehi/tls/context.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -207,6 +208,8 @@ Result<std::shared_ptr<const ServerCertificate>, CertError> Context::load_certif
   std::vector<std::string> names;
   for (const auto& n : src.names) names.push_back(normalize_name(n));
   if (names.empty()) names = std::move(facts->names);
+  std::sort(names.begin(), names.end());  // wolfSSL's SAN list order depends on its build
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   if (names.empty())
     return Unexpected(
         CertError{CertErrorCode::NoNames, "no SAN dNSName, no CN and no explicit name"});
