@@ -1,6 +1,7 @@
 // The TCP proxy: a TCP listener and its TCP frontend forwarding bytes to an echo origin, with
 // half-close carried both ways; curl through a TCP listener to an HTTP origin.
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "rig.hpp"
@@ -111,4 +112,22 @@ TEST_CASE("tcp: no reachable backend closes the client connection") {
   c.send_all("hello");
   CHECK(c.recv_until_close(10s).empty());
   CHECK(c.eof());
+}
+
+// Under LeakSanitizer (scripts/test --sanitize) this fails if a pump's coroutine frame outlives
+// the worker that ran it.
+TEST_CASE("tcp: stopping the proxy with a tunnel open frees the tunnel and closes the client") {
+  TcpEchoOrigin echo;
+  std::optional<RawClient> c;
+  {
+    TcpRig t({echo.address()});
+    c.emplace(t.port());
+    REQUIRE(c->send_all("ping"));
+    std::string got;
+    for (int i = 0; i < 100 && got.size() < 4; ++i) got += c->recv_some(100ms);
+    REQUIRE(got == "ping");
+    t.rig.proxy.stop();
+  }
+  CHECK(c->recv_until_close(10s).empty());
+  CHECK(c->eof());
 }

@@ -45,7 +45,7 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
     } else if (res == -ENOBUFS) {
       st->worker->buffers().wait_for_buffers(*st);  // re-armed by the next refill
     } else if (res == -ECANCELED) {
-      if (st->closing) st->error = ECANCELED;
+      if (st->closing || st->worker->tearing_down()) st->error = ECANCELED;
     } else if (res < 0) {
       st->error = -res;
     }

@@ -7,6 +7,7 @@
 #include <exception>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "kakehi/runtime/task.hpp"
@@ -21,6 +22,9 @@ struct WhenAllState {
 };
 
 // A child coroutine: awaits one task, stores its result, and the last child resumes the parent.
+// The parent owns the child's frame: a child stays suspended at its final point until the
+// parent's frame (and with it `children`) goes, and a parent destroyed while children are still
+// suspended (a worker's teardown) destroys them, and what they await, with it.
 struct WhenAllChild {
   struct promise_type : PromiseBase {
     WhenAllState* state = nullptr;
@@ -31,7 +35,6 @@ struct WhenAllChild {
       bool await_ready() noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
         WhenAllState* s = h.promise().state;
-        h.destroy();
         return --s->pending == 0 ? s->parent : std::noop_coroutine();
       }
       void await_resume() noexcept {}
@@ -42,6 +45,12 @@ struct WhenAllChild {
       if (!state->error) state->error = std::current_exception();
     }
   };
+  explicit WhenAllChild(std::coroutine_handle<promise_type> handle) noexcept : h(handle) {}
+  WhenAllChild(WhenAllChild&& o) noexcept : h(std::exchange(o.h, {})) {}
+  WhenAllChild& operator=(WhenAllChild&&) = delete;
+  ~WhenAllChild() {
+    if (h) h.destroy();
+  }
   std::coroutine_handle<promise_type> h;
 };
 

@@ -52,6 +52,7 @@ Worker::Worker(const WorkerOptions& opts)
 
 Worker::~Worker() {
   Scope scope(this);
+  tearing_down_ = true;
   // 1. Cancel every operation in flight and dispatch completions until the kernel has none
   //    left for us. Coroutines resumed with -ECANCELED may start new operations (a close):
   //    go round a bounded number of times.

@@ -109,6 +109,9 @@ class Worker {
     run_until([this] { return stopping_; });
   }
   void stop() noexcept { stopping_ = true; }
+  /// True while the destructor cancels what is in flight: a cancelled operation must end its
+  /// reader (not be re-armed), so that every coroutine runs to its end or suspends for good.
+  bool tearing_down() const noexcept { return tearing_down_; }
 
   template <class Pred>
   void run_until(Pred done) {
@@ -140,6 +143,7 @@ class Worker {
   std::unique_ptr<TimerWheel> timers_;
   uint64_t now_ = 0;
   bool stopping_ = false;
+  bool tearing_down_ = false;
   std::vector<std::coroutine_handle<>> ready_;
   std::vector<std::coroutine_handle<>> running_;  // swapped with ready_ each turn
   IntrusiveList<detail::DetachedPromise> tasks_;

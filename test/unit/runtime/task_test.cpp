@@ -121,6 +121,31 @@ TEST_CASE("a worker destroys tasks still suspended at teardown") {
   CHECK(FramePool::stats().live == before);
 }
 
+TEST_CASE("a worker's teardown destroys when_all children still suspended (a tunnel's pumps)") {
+  const uint64_t before = FramePool::stats().live;
+  {
+    Worker w;
+    auto pump = [](bool forever) -> Task<void> {
+      Counted c;
+      if (forever) co_await sleep_for(3'600'000'000'000);
+      co_await yield();
+    };
+    w.spawn([](auto p) -> Task<void> {
+      std::vector<Task<void>> ts;
+      ts.push_back(p(true));
+      ts.push_back(p(false));  // finishes: its frame waits at its end for the parent
+      co_await when_all(std::move(ts));
+    }(pump));
+    w.block_on([]() -> Task<void> {
+      for (int i = 0; i < 3; ++i) co_await yield();
+    }());
+    CHECK(w.live_tasks() == 1);
+    CHECK(Counted::live == 1);
+  }
+  CHECK(Counted::live == 0);
+  CHECK(FramePool::stats().live == before);
+}
+
 TEST_CASE("deep chains of awaits complete by symmetric transfer without exhausting the stack") {
   Worker w;
   // GCC turns the resumption into a tail call only with optimization and without ASan's
