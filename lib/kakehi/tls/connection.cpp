@@ -161,7 +161,7 @@ Result<Progress, TlsError> Connection::start_handshake(const HelloPeek& hello) {
     if (wolfSSL_UseALPN(ssl_, name, static_cast<unsigned>(proto->size()),
                         WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) != WOLFSSL_SUCCESS)
       return fail(TlsErrorCode::HandshakeFailed, "wolfSSL_UseALPN failed", 0, kAlertInternalError);
-    info_.alpn = *proto;
+    info_.alpn.assign(proto->data(), proto->size());
   }
   state_ = ConnState::Handshaking;
   return drive(Progress{});
@@ -208,7 +208,7 @@ void Connection::fill_info() {
   unsigned short len = 0;
   if (info_.alpn.empty() || wolfSSL_ALPN_GetProtocol(ssl_, &proto, &len) != WOLFSSL_SUCCESS ||
       std::string_view(proto, len) != info_.alpn)
-    info_.alpn = {};
+    info_.alpn.clear();
 }
 
 Result<void, TlsError> Connection::write(std::span<const std::byte> plaintext) {

@@ -31,7 +31,7 @@ enum class ConnState { ReadingHello, Handshaking, Open, PeerClosed, Closed, Fail
 /// What the handshake negotiated (valid from the feed() that reported handshake_done).
 struct HandshakeInfo {
   std::string server_name;   ///< normalized SNI; empty without SNI
-  std::string_view alpn;     ///< selected protocol (one of ContextOptions::alpn); empty = none
+  std::string alpn;          ///< selected protocol (one of ContextOptions::alpn); empty = none
   std::string_view version;  ///< "TLSv1.2" / "TLSv1.3"
   std::string_view cipher;   ///< wolfSSL's suite name
   bool resumed = false;
