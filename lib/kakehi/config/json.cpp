@@ -49,6 +49,29 @@ json::value to_value(const std::map<std::string, std::string>& m) {
   for (const auto& [k, v] : m) o[k] = v;
   return o;
 }
+json::value to_value(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& x : v) a.emplace_back(json::string(x));
+  return a;
+}
+json::value to_value(const ListenerTls& t) {
+  return json::object{{"min_version", t.min_version},
+                      {"max_version", t.max_version},
+                      {"cipher_list", t.cipher_list},
+                      {"groups", to_value(t.groups)},
+                      {"alpn", to_value(t.alpn)},
+                      {"default_certificate", to_value(t.default_certificate)},
+                      {"reject_unknown_sni", t.reject_unknown_sni},
+                      {"session_tickets", t.session_tickets},
+                      {"handshake_timeout_ms", t.handshake_timeout_ms}};
+}
+json::value to_value(const BackendTls& t) {
+  return json::object{{"enabled", t.enabled},
+                      {"verify", t.verify},
+                      {"ca_pem", t.ca_pem},
+                      {"server_name", t.server_name},
+                      {"alpn", to_value(t.alpn)}};
+}
 json::value to_value(const Listener& l) {
   const Timeouts& t = l.timeouts;
   const Limits& m = l.limits;
@@ -63,7 +86,8 @@ json::value to_value(const Listener& l) {
                                               {"max_body_bytes", m.max_body_bytes},
                                               {"max_connections", m.max_connections}}},
                       {"answers", to_value(l.answers)},
-                      {"active", l.active}};
+                      {"active", l.active},
+                      {"tls", to_value(l.tls)}};
 }
 json::value to_value(const Cluster& c) {
   return json::object{{"id", c.id},
@@ -71,7 +95,8 @@ json::value to_value(const Cluster& c) {
                       {"answers", to_value(c.answers)},
                       {"sticky_session", c.sticky_session},
                       {"https_redirect", c.https_redirect},
-                      {"max_connections_per_backend", c.max_connections_per_backend}};
+                      {"max_connections_per_backend", c.max_connections_per_backend},
+                      {"backend_tls", to_value(c.backend_tls)}};
 }
 json::value to_value(const HttpFrontend& f) {
   return json::object{
@@ -93,13 +118,11 @@ json::value to_value(const Backend& b) {
                       {"backup", b.backup},   {"sticky_id", to_value(b.sticky_id)}};
 }
 json::value to_value(const Certificate& c) {
-  json::array names;
-  for (const auto& n : c.names) names.emplace_back(json::string(n));
   return json::object{{"id", c.id},
                       {"listener", c.listener},
                       {"certificate_chain_pem", c.certificate_chain_pem},
                       {"key_pem", c.key_pem},
-                      {"names", std::move(names)}};
+                      {"names", to_value(c.names)}};
 }
 template <class Map>
 json::value array_of(const Map& m) {
@@ -198,6 +221,8 @@ void read(const json::value& v, Position& o, const std::string& w) {
 void read(const json::value& v, Timeouts& t, const std::string& w);
 void read(const json::value& v, Limits& l, const std::string& w);
 void read(const json::value& v, PathRule& p, const std::string& w);
+void read(const json::value& v, ListenerTls& t, const std::string& w);
+void read(const json::value& v, BackendTls& t, const std::string& w);
 
 /// Reads the members of one object: required or optional (default kept), unknown keys rejected.
 class Fields {
@@ -258,6 +283,29 @@ void read(const json::value& v, Listener& l, const std::string& w) {
       .opt("limits", l.limits)
       .opt("answers", l.answers)
       .opt("active", l.active)
+      .opt("tls", l.tls)
+      .done();
+}
+void read(const json::value& v, ListenerTls& t, const std::string& w) {
+  Fields(v, w)
+      .opt("min_version", t.min_version)
+      .opt("max_version", t.max_version)
+      .opt("cipher_list", t.cipher_list)
+      .opt("groups", t.groups)
+      .opt("alpn", t.alpn)
+      .opt("default_certificate", t.default_certificate)
+      .opt("reject_unknown_sni", t.reject_unknown_sni)
+      .opt("session_tickets", t.session_tickets)
+      .opt("handshake_timeout_ms", t.handshake_timeout_ms)
+      .done();
+}
+void read(const json::value& v, BackendTls& t, const std::string& w) {
+  Fields(v, w)
+      .opt("enabled", t.enabled)
+      .opt("verify", t.verify)
+      .opt("ca_pem", t.ca_pem)
+      .opt("server_name", t.server_name)
+      .opt("alpn", t.alpn)
       .done();
 }
 void read(const json::value& v, Cluster& c, const std::string& w) {
@@ -268,6 +316,7 @@ void read(const json::value& v, Cluster& c, const std::string& w) {
       .opt("sticky_session", c.sticky_session)
       .opt("https_redirect", c.https_redirect)
       .opt("max_connections_per_backend", c.max_connections_per_backend)
+      .opt("backend_tls", c.backend_tls)
       .done();
 }
 void read(const json::value& v, HttpFrontend& f, const std::string& w) {

@@ -35,6 +35,24 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+/// TLS settings of an HTTPS listener (kept, unused, for other kinds). Names are validated by
+/// the TLS layer when the listener's context is built (an unknown suite or group rejects the
+/// diff that set it).
+struct ListenerTls {
+  std::string min_version = "1.2";  ///< "1.2" or "1.3"
+  std::string max_version = "1.3";
+  std::string cipher_list;          ///< wolfSSL suite names, ':'-separated; empty = safe default
+  std::vector<std::string> groups;  ///< "x25519", "p256", "p384"; empty = all three
+  /// Protocols offered by ALPN, the server's preference first ("h2" is accepted once the
+  /// HTTP/2 path serves it; until then only "http/1.1").
+  std::vector<std::string> alpn = {"http/1.1"};
+  std::optional<std::string> default_certificate;  ///< a certificate id; nullopt: first added
+  bool reject_unknown_sni = false;  ///< false: an unknown name gets the default certificate
+  bool session_tickets = true;
+  uint32_t handshake_timeout_ms = 10'000;
+  bool operator==(const ListenerTls&) const = default;
+};
+
 /// Keyed by `address` ("ip:port", IPv4 or bracketed IPv6).
 struct Listener {
   std::string address;
@@ -43,10 +61,21 @@ struct Listener {
   Limits limits;
   Answers answers;  ///< per-listener templates (a cluster's own template wins)
   bool active = true;
+  ListenerTls tls;  ///< HTTPS only
   bool operator==(const Listener&) const = default;
 };
 
 enum class LbAlgorithm : uint8_t { RoundRobin, Random, LeastConnections, PowerOfTwo };
+
+/// TLS towards a cluster's backends.
+struct BackendTls {
+  bool enabled = false;
+  bool verify = true;             ///< check the backend's chain (and server_name, when set)
+  std::string ca_pem;             ///< trust anchors; empty: the system bundle
+  std::string server_name;        ///< SNI sent and name verified; empty: none sent
+  std::vector<std::string> alpn;  ///< offered; empty: no ALPN
+  bool operator==(const BackendTls&) const = default;
+};
 
 /// Keyed by `id`.
 struct Cluster {
@@ -56,6 +85,7 @@ struct Cluster {
   bool sticky_session = false;
   bool https_redirect = false;
   uint32_t max_connections_per_backend = 0;  ///< 0 = unlimited
+  BackendTls backend_tls;
   bool operator==(const Cluster&) const = default;
 };
 
@@ -104,7 +134,8 @@ struct Backend {
   bool operator==(const Backend&) const = default;
 };
 
-/// Stored only (served by the TLS layer). Keyed by `id`.
+/// Served by its HTTPS listener (decoded and validated when a diff adds or updates it). Keyed
+/// by `id`.
 struct Certificate {
   std::string id;
   std::string listener;  ///< an HTTPS listener address

@@ -4,6 +4,7 @@
 #include "kakehi/config/request.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace kakehi::config {
 
@@ -29,6 +30,43 @@ Check check_answers(const Answers& a) {
   return std::nullopt;
 }
 
+bool one_of(std::string_view v, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
+Check check_listener_tls(const ListenerTls& t) {
+  for (const std::string* v : {&t.min_version, &t.max_version})
+    if (!one_of(*v, {"1.2", "1.3"}))
+      return invalid("tls." + std::string(v == &t.min_version ? "min_version" : "max_version"),
+                     quoted(*v) + " is not \"1.2\" or \"1.3\"");
+  if (t.min_version > t.max_version) return invalid("tls.min_version", "is above max_version");
+  for (const std::string& g : t.groups)
+    if (!one_of(g, {"x25519", "p256", "p384"}))
+      return invalid("tls.groups", quoted(g) + " is not x25519, p256 or p384");
+  if (t.alpn.empty()) return invalid("tls.alpn", "must name at least one protocol");
+  for (const std::string& a : t.alpn)
+    if (a != "http/1.1")
+      return invalid("tls.alpn", quoted(a) + " is not served (only \"http/1.1\" until HTTP/2)");
+  if (t.default_certificate && t.default_certificate->empty())
+    return invalid("tls.default_certificate", "must not be empty");
+  if (t.handshake_timeout_ms == 0) return invalid("tls.handshake_timeout_ms", "must be > 0 ms");
+  return std::nullopt;
+}
+
+Check check_backend_tls(const BackendTls& t) {
+  if (!t.enabled) return std::nullopt;
+  for (const std::string& a : t.alpn)
+    if (a.empty() || a.size() > 255)
+      return invalid("backend_tls.alpn", "a protocol name is 1..255 bytes");
+  if (!t.server_name.empty()) {
+    std::string why;
+    auto k = classify_hostname(t.server_name, &why);
+    if (!k || *k != HostKind::Exact)
+      return invalid("backend_tls.server_name", quoted(t.server_name) + " is not a DNS name");
+  }
+  return std::nullopt;
+}
+
 Check check_listener_fields(const Listener& l) {
   if (!valid_socket_address(l.address))
     return invalid("address", quoted(l.address) + " is not ip:port (IPv4 or [IPv6])");
@@ -38,6 +76,8 @@ Check check_listener_fields(const Listener& l) {
     return invalid("timeouts", "every timeout must be > 0 ms");
   if (l.limits.max_header_bytes == 0 || l.limits.max_header_count == 0)
     return invalid("limits", "max_header_bytes and max_header_count must be > 0");
+  if (l.kind == ListenerKind::Https)
+    if (auto c = check_listener_tls(l.tls)) return c;
   return check_answers(l.answers);
 }
 
@@ -179,10 +219,12 @@ struct Applier {
   Check operator()(const AddCluster& r) {
     if (auto c = check_id("id", r.cluster.id)) return c;
     if (auto c = check_answers(r.cluster.answers)) return c;
+    if (auto c = check_backend_tls(r.cluster.backend_tls)) return c;
     return add_entity(s.clusters, r.cluster.id, r.cluster, "id");
   }
   Check operator()(const UpdateCluster& r) {
     if (auto c = check_answers(r.cluster.answers)) return c;
+    if (auto c = check_backend_tls(r.cluster.backend_tls)) return c;
     if (auto c = need_existing(s.clusters, r.cluster.id, "id")) return c;
     s.clusters[r.cluster.id] = r.cluster;
     return std::nullopt;

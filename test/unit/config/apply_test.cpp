@@ -131,6 +131,34 @@ TEST_CASE("field validation names the field") {
   f.method.reset();
   f.hostname = "A.com";
   CHECK(rejected(s, {req("x", AddHttpFrontend{f})}).field == "hostname");
+
+  auto tls = listener("127.0.0.1:8443", ListenerKind::Https);
+  tls.tls.min_version = "1.1";
+  CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.min_version");
+  tls.tls.min_version = "1.3";
+  tls.tls.max_version = "1.2";
+  CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.min_version");
+  tls.tls.max_version = "1.3";
+  tls.tls.groups = {"x25519", "ffdhe2048"};
+  CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.groups");
+  tls.tls.groups = {};
+  tls.tls.alpn = {"h2", "http/1.1"};  // not served before the HTTP/2 path exists
+  CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.alpn");
+  tls.tls.alpn = {"http/1.1"};
+  tls.tls.handshake_timeout_ms = 0;
+  CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.handshake_timeout_ms");
+  tls.tls.handshake_timeout_ms = 1;
+  CHECK(apply(s, {req("x", AddListener{tls})}).has_value());
+  auto plain = listener("127.0.0.1:8444");
+  plain.tls.min_version = "9";  // not HTTPS: its TLS settings are not used, so not checked
+  CHECK(apply(s, {req("x", AddListener{plain})}).has_value());
+  auto bt = cluster("c6");
+  bt.backend_tls.enabled = true;
+  bt.backend_tls.server_name = "*.a.com";
+  CHECK(rejected(s, {req("x", AddCluster{bt})}).field == "backend_tls.server_name");
+  bt.backend_tls.server_name = "origin.a.com";
+  bt.backend_tls.alpn = {""};
+  CHECK(rejected(s, {req("x", AddCluster{bt})}).field == "backend_tls.alpn");
 }
 
 TEST_CASE("idempotence: identical re-add is ok, different re-add, missing update/remove fail") {

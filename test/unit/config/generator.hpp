@@ -43,6 +43,13 @@ class StateGenerator {
       l.limits.max_body_bytes = below(2) * 1024;
       if (chance(30)) l.answers[404] = "HTTP/1.1 404 Not Found\r\n\r\nnope";
       l.active = chance(80);
+      if (l.kind == ListenerKind::Https && chance(50)) {
+        l.tls.min_version = "1.3";
+        l.tls.groups = {"x25519"};
+        l.tls.default_certificate = "cert-a";
+        l.tls.reject_unknown_sni = chance(50);
+        l.tls.handshake_timeout_ms = 2500;
+      }
       s.listeners.emplace(l.address, l);
     }
   }
@@ -56,6 +63,12 @@ class StateGenerator {
       c.https_redirect = chance(20);
       c.max_connections_per_backend = static_cast<uint32_t>(below(3) * 50);
       if (chance(30)) c.answers[503] = "busy \"quoted\"\n";
+      if (chance(30)) {
+        c.backend_tls.enabled = true;
+        c.backend_tls.verify = chance(50);
+        c.backend_tls.server_name = "origin.example";
+        c.backend_tls.alpn = {"http/1.1"};
+      }
       s.clusters.emplace(c.id, c);
     }
   }
