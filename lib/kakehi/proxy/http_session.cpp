@@ -14,6 +14,8 @@
 #include "kakehi/http1/parser.hpp"
 #include "kakehi/http1/serializer.hpp"
 #include "kakehi/proxy/internal.hpp"
+#include "kakehi/proxy/pipe.hpp"
+#include "kakehi/proxy/tls_stream.hpp"
 
 namespace kakehi::proxy::detail {
 
@@ -105,8 +107,8 @@ enum class Read { Step, Eof, Timeout, Error, Full, NoBuffer };
 
 // Feeds `parser` from `in`, receiving from `s` until it has a step other than NeedMore. An end
 // of stream is fed as feed_eof(). `deadline_ns` bounds each wait.
-template <class Parser>
-runtime::Task<Read> next_step(Parser& parser, Input& in, net::TcpStream& s, uint64_t deadline_ns,
+template <class Parser, class Stream>
+runtime::Task<Read> next_step(Parser& parser, Input& in, Stream& s, uint64_t deadline_ns,
                               http1::Step& step) {
   for (;;) {
     step = parser.feed(in.view());
@@ -162,9 +164,13 @@ http1::Limits parser_limits(const config::Listener& l, uint32_t buffer_size) {
   return lim;
 }
 
+// One client connection: `Client` is net::TcpStream (HTTP listeners) or TlsStream (HTTPS).
+template <class Client>
 class Session {
+  static constexpr std::string_view kScheme = std::is_same_v<Client, TlsStream> ? "https" : "http";
+
  public:
-  Session(WorkerCtx& w, ListenerPtr l, net::TcpStream client)
+  Session(WorkerCtx& w, ListenerPtr l, Client client)
       : w_(w),
         l_(std::move(l)),
         client_(std::move(client)),
@@ -226,7 +232,7 @@ class Session {
 
   WorkerCtx& w_;
   ListenerPtr l_;
-  net::TcpStream client_;
+  Client client_;
   SessionLink link_;
   buffer::Slice head_hold_;  // keeps the current request head's bytes alive
   Input in_;
@@ -249,7 +255,8 @@ class Session {
   bool is_head_ = false;
 };
 
-runtime::Task<void> Session::run() {
+template <class Client>
+runtime::Task<void> Session<Client>::run() {
   SessionCount count(w_, *l_);
   link_.fd = client_.fd();
   link_.listener = l_.get();
@@ -267,7 +274,7 @@ runtime::Task<void> Session::run() {
     link_.idle = in_.empty();
     if ((l_->removed || w_.draining) && in_.empty()) break;
     if (!adopt_current_view()) break;
-    if (!parser_) parser_.emplace(parser_limits(*cfg_, w_.worker.pool().buffer_size()), "http");
+    if (!parser_) parser_.emplace(parser_limits(*cfg_, w_.worker.pool().buffer_size()), kScheme);
     Next n = co_await exchange();
     to_backend_.clear();
     to_client_.clear();
@@ -279,7 +286,8 @@ runtime::Task<void> Session::run() {
   co_await client_.close();
 }
 
-runtime::Task<Session::Next> Session::exchange() {
+template <class Client>
+runtime::Task<typename Session<Client>::Next> Session<Client>::exchange() {
   http1::RequestParser& parser = *parser_;
   cluster_ = nullptr;
   head_hold_.reset();
@@ -356,7 +364,9 @@ runtime::Task<Session::Next> Session::exchange() {
   co_return co_await forward(*cluster, sticky);
 }
 
-runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head) {
+template <class Client>
+runtime::Task<bool> Session<Client>::send_request_head(WorkerCtx::Lease& lease,
+                                                       const buffer::Slice& head) {
   to_backend_.clear();  // a failed write may have left bytes for the stale connection
   to_backend_.append(head);
   co_return co_await write_backend(lease.stream, to_backend_);
@@ -364,8 +374,9 @@ runtime::Task<bool> Session::send_request_head(WorkerCtx::Lease& lease, const bu
 
 // Sends the request head again on a fresh connection to the same backend, after a pooled
 // connection turned out closed. 0 on success, else the status to answer.
-runtime::Task<uint16_t> Session::resend_on_fresh(WorkerCtx::Lease& lease,
-                                                 const buffer::Slice& head) {
+template <class Client>
+runtime::Task<uint16_t> Session<Client>::resend_on_fresh(WorkerCtx::Lease& lease,
+                                                         const buffer::Slice& head) {
   ++w_.stats.stale_retries;
   auto fresh = co_await w_.reconnect(*lease.backend, cfg_->timeouts.connect_ms);
   if (!fresh) co_return 503;
@@ -374,7 +385,9 @@ runtime::Task<uint16_t> Session::resend_on_fresh(WorkerCtx::Lease& lease,
   co_return co_await send_request_head(lease, head) ? 0 : 502;
 }
 
-runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::string_view sticky) {
+template <class Client>
+runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRuntime& cluster,
+                                                                       std::string_view sticky) {
   http1::RequestParser& parser = *parser_;
   http::Request& req = parser.message();
   const http1::HeadInfo info = parser.info();
@@ -403,7 +416,7 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
       fwd.forwarded = w_.opts.forwarding_headers;
   fwd.via = w_.opts.via;
-  http1::Peer peer{client_ip_, client_port_, "http", l_->port, {}};
+  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
   if (info.expect_continue) req.fields.remove("expect");  // answered here: see below
   const std::string_view request_id = http1::edit_request(req, peer, fwd, info.upgrade);
   const bool body = !request_done_;
@@ -568,8 +581,9 @@ runtime::Task<Session::Next> Session::forward(ClusterRuntime& cluster, std::stri
   co_return client_keep_ ? Next::KeepAlive : Next::Close;
 }
 
-runtime::Task<Session::Next> Session::answer(uint16_t status, std::string_view extra_headers,
-                                             bool close) {
+template <class Client>
+runtime::Task<typename Session<Client>::Next> Session<Client>::answer(
+    uint16_t status, std::string_view extra_headers, bool close) {
   ++w_.stats.answers;
   count_response(status);
   if (response_started_) co_return Next::Close;  // too late for a status: just end
@@ -598,7 +612,35 @@ runtime::Task<Session::Next> Session::answer(uint16_t status, std::string_view e
 }  // namespace
 
 runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client) {
-  Session s(w, std::move(l), std::move(client));
+  Session<net::TcpStream> s(w, std::move(l), std::move(client));
+  co_await s.run();
+}
+
+runtime::Task<void> https_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client) {
+  const ViewPtr view = w.view;
+  const config::Listener* cfg = view->snap->listener(l->address);
+  auto ctx = view->snap->tls_contexts.find(l->address);
+  if (!cfg || ctx == view->snap->tls_contexts.end()) {
+    co_await client.close();
+    co_return;
+  }
+  TlsStream tls(std::move(client), ctx->second, w.worker.pool());
+  const bool ok =
+      co_await tls.handshake(w.worker.now() + uint64_t{cfg->tls.handshake_timeout_ms} * 1'000'000);
+  const tls::Connection& c = tls.connection();
+  if (!ok) {
+    if (c.state() == tls::ConnState::Failed) {
+      ++w.stats.tls_handshake_failures;
+      ++w.stats.tls_failures_by_reason[static_cast<size_t>(c.error().code)];
+    } else {
+      ++w.stats.tls_handshakes_abandoned;
+    }
+    co_await tls.close();
+    co_return;
+  }
+  ++w.stats.tls_handshakes;
+  if (c.handshake().resumed) ++w.stats.tls_resumed;
+  Session<TlsStream> s(w, std::move(l), std::move(tls));
   co_await s.run();
 }
 

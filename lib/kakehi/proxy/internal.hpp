@@ -21,6 +21,7 @@
 #include "kakehi/proxy/router.hpp"
 #include "kakehi/runtime/task.hpp"
 #include "kakehi/runtime/worker.hpp"
+#include "kakehi/tls/context.hpp"
 
 namespace kakehi::proxy::detail {
 
@@ -36,7 +37,10 @@ struct Snapshot {
   config::State state;
   std::unordered_map<std::string, RouterPtr> routers;  ///< HTTP listener address -> router
   std::unordered_map<std::string, ClusterSnapshot> clusters;
-  [[nodiscard]] static std::shared_ptr<const Snapshot> build(config::State state);
+  /// HTTPS listener address -> its TLS context (long-lived: kept across diffs that leave its
+  /// settings alone, so session tickets and the session cache survive them).
+  std::unordered_map<std::string, std::shared_ptr<tls::Context>> tls_contexts;
+  [[nodiscard]] static std::shared_ptr<Snapshot> build(config::State state);
   [[nodiscard]] const ClusterSnapshot* cluster(std::string_view id) const;
   [[nodiscard]] const config::Listener* listener(std::string_view address) const;
 };
@@ -184,11 +188,9 @@ struct SessionCount {  // counts a client connection on its listener and worker 
 
 runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l);
 runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
+/// An HTTPS listener's connection: the TLS handshake (bounded by the listener's handshake
+/// timeout), then the same HTTP/1.1 session over the decrypted stream.
+runtime::Task<void> https_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
 runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
-/// Copies bytes both ways until both directions ended (EOF is passed on as a half-close).
-/// `to_b` / `to_a` are bytes already received that belong to the other side.
-/// An error or `idle_ms` without bytes in one direction aborts both.
-runtime::Task<void> pipe(net::TcpStream& a, net::TcpStream& b, buffer::BufferChain to_b,
-                         buffer::BufferChain to_a, uint64_t idle_ms);
 
 }  // namespace kakehi::proxy::detail

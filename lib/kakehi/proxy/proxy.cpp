@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <random>
 #include <set>
@@ -16,6 +17,7 @@
 #include "kakehi/common/log.hpp"
 #include "kakehi/proxy/internal.hpp"
 #include "kakehi/runtime/worker_group.hpp"
+#include "kakehi/tls/resolver.hpp"
 
 namespace kakehi::proxy {
 
@@ -31,12 +33,18 @@ ProxyStats& ProxyStats::operator+=(const ProxyStats& o) {
   stale_retries += o.stale_retries;
   upgrades += o.upgrades;
   tcp_sessions += o.tcp_sessions;
+  tls_handshakes += o.tls_handshakes;
+  tls_resumed += o.tls_resumed;
+  tls_handshake_failures += o.tls_handshake_failures;
+  tls_handshakes_abandoned += o.tls_handshakes_abandoned;
+  for (size_t i = 0; i < std::size(tls_failures_by_reason); ++i)
+    tls_failures_by_reason[i] += o.tls_failures_by_reason[i];
   return *this;
 }
 
 namespace detail {
 
-SnapshotPtr Snapshot::build(config::State state) {
+std::shared_ptr<Snapshot> Snapshot::build(config::State state) {
   auto s = std::make_shared<Snapshot>();
   s->state = std::move(state);
   for (const auto& [addr, l] : s->state.listeners)
@@ -155,6 +163,20 @@ void WorkerCtx::close_idle(const ListenerRt* l) {
 
 using detail::WorkerCtx;
 
+namespace {
+// Every ticket_lifetime / 2 (the TLS layer's default lifetime is 2 h), each HTTPS listener's
+// ticket keys rotate; the previous keys still decrypt (docs/tls.md). Runs on worker 0.
+runtime::Task<void> rotate_ticket_keys(WorkerCtx& w) {
+  constexpr uint64_t kEvery = 3600ull * 1'000'000'000;
+  for (;;) {
+    co_await runtime::sleep_for(kEvery);
+    if (w.draining || !w.view) co_return;
+    for (auto& [addr, ctx] : w.view->snap->tls_contexts) ctx->rotate_ticket_keys();
+  }
+}
+
+}  // namespace
+
 struct Proxy::Impl {
   ProxyOptions opts;
   runtime::WorkerGroup group;
@@ -162,6 +184,14 @@ struct Proxy::Impl {
   mutable std::mutex mu;  // serializes apply/drain/stop; guards the fields below
   config::State state;
   std::map<std::string, config::ListenerKind> bound;  // listeners with sockets on the workers
+  // HTTPS listeners: the context built from their settings and the certificates it serves.
+  struct TlsListener {
+    config::ListenerTls settings;
+    std::shared_ptr<tls::Context> ctx;
+    std::map<std::string, config::Certificate> certs;
+    std::shared_ptr<const tls::CertificateResolver> resolver;  // published with the snapshot
+  };
+  std::map<std::string, TlsListener> tls;
   bool stopped = false;
 
   explicit Impl(ProxyOptions o)
@@ -173,6 +203,7 @@ struct Proxy::Impl {
         .broadcast<int>([this, seed](runtime::Worker& w, size_t i) -> runtime::Task<int> {
           ctxs[i] = std::make_unique<WorkerCtx>(w, opts, seed + i * 0x9E3779B97F4A7C15ull);
           ctxs[i]->install(detail::Snapshot::build({}), {});
+          if (i == 0) w.spawn(rotate_ticket_keys(*ctxs[0]));
           co_return 0;
         })
         .get();
@@ -192,8 +223,40 @@ struct Proxy::Impl {
 };
 
 namespace {
-bool serves(const config::Listener& l) {
-  return l.active && l.kind != config::ListenerKind::Https;  // HTTPS waits for the TLS layer
+bool serves(const config::Listener& l) { return l.active; }
+
+tls::ContextOptions context_options(const config::ListenerTls& t) {
+  tls::ContextOptions o;
+  auto version = [](const std::string& v) {
+    return v == "1.3" ? tls::TlsVersion::Tls13 : tls::TlsVersion::Tls12;
+  };
+  o.min_version = version(t.min_version);
+  o.max_version = version(t.max_version);
+  if (!t.cipher_list.empty()) o.cipher_list = t.cipher_list;
+  if (!t.groups.empty()) {
+    o.groups.clear();
+    for (const std::string& g : t.groups)
+      o.groups.push_back(g == "x25519" ? tls::Group::X25519
+                         : g == "p256" ? tls::Group::P256
+                                       : tls::Group::P384);
+  }
+  o.alpn = t.alpn;
+  o.unknown_sni = t.reject_unknown_sni ? tls::UnknownSni::Reject : tls::UnknownSni::UseDefault;
+  o.session_tickets = t.session_tickets;
+  return o;
+}
+
+// The index of the request that added or updated certificate `id`, if any.
+std::optional<size_t> request_for_certificate(const std::vector<config::Request>& diff,
+                                              const std::string& id) {
+  for (size_t i = 0; i < diff.size(); ++i) {
+    if (auto* a = std::get_if<config::AddCertificate>(&diff[i].body); a && a->certificate.id == id)
+      return i;
+    if (auto* u = std::get_if<config::UpdateCertificate>(&diff[i].body);
+        u && u->certificate.id == id)
+      return i;
+  }
+  return std::nullopt;
 }
 
 // The index of the request that introduced listener `addr` (its error names it).
@@ -222,6 +285,65 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
     return std::move(out.answers);
   }
   config::State next = std::move(*out.state);
+  // The whole diff fails; request `bad` carries the reason, the others name it.
+  auto reject = [&](size_t bad, const std::string& why) {
+    for (size_t j = 0; j < out.answers.size(); ++j) {
+      out.answers[j].payload.reset();
+      out.answers[j].status = config::AnswerStatus::Error;
+      out.answers[j].message = j == bad ? "request \"" + diff[j].id + "\": " + why
+                                        : "not applied: request \"" + diff[bad].id + "\" failed";
+    }
+    return std::move(out.answers);
+  };
+
+  // TLS: build what HTTPS listeners serve (contexts, certificates) before any change; nothing
+  // is published until the whole diff succeeded.
+  std::map<std::string, TlsListener> next_tls;
+  const int64_t now_unix = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& [addr, l] : next.listeners) {
+    if (l.kind != config::ListenerKind::Https) continue;
+    const auto cur_it = tls.find(addr);
+    const TlsListener* cur = cur_it == tls.end() ? nullptr : &cur_it->second;
+    TlsListener t;
+    t.settings = l.tls;
+    const bool reuse = cur && cur->settings == l.tls;  // tickets and sessions carry over
+    if (reuse) {
+      t.ctx = cur->ctx;
+      t.resolver = cur->resolver;
+    } else {
+      auto ctx = tls::Context::create(context_options(l.tls));
+      if (!ctx)
+        return reject(request_for_listener(diff, addr), "listener " + addr + ": " + ctx.error());
+      t.ctx = *ctx;
+      t.resolver = std::make_shared<const tls::CertificateResolver>();
+    }
+    for (const auto& [id, cert] : next.certificates) {
+      if (cert.listener != addr) continue;
+      t.certs.emplace(id, cert);
+      if (reuse)
+        if (auto it = cur->certs.find(id); it != cur->certs.end() && it->second == cert) continue;
+      auto loaded =
+          t.ctx->load_certificate({cert.certificate_chain_pem, cert.key_pem, cert.names}, now_unix);
+      if (!loaded)
+        return reject(request_for_certificate(diff, id).value_or(request_for_listener(diff, addr)),
+                      "certificate \"" + id +
+                          "\": " + std::string(tls::to_string(loaded.error().code)) + ": " +
+                          loaded.error().reason);
+      t.resolver = t.resolver->with(id, *loaded);
+    }
+    if (reuse)
+      for (const auto& [id, cert] : cur->certs)
+        if (!t.certs.contains(id)) t.resolver = t.resolver->without(id);
+    if (l.tls.default_certificate) {
+      auto r = t.resolver->with_default(*l.tls.default_certificate);
+      if (!r)
+        return reject(request_for_listener(diff, addr),
+                      "listener " + addr + ": tls.default_certificate \"" +
+                          *l.tls.default_certificate + "\" is not one of its certificates");
+      t.resolver = r;
+    }
+    next_tls.emplace(addr, std::move(t));
+  }
 
   // Open the sockets of listeners that start serving, for every worker, before any change.
   std::vector<std::map<std::string, int>> fds(group.size());
@@ -242,19 +364,16 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
       }
       for (auto& m : fds)
         for (auto& [a, f] : m) ::close(f);
-      const size_t bad = request_for_listener(diff, addr);
-      std::string why = "listen on " + addr + ": " + std::strerror(fd.error());
-      for (size_t j = 0; j < out.answers.size(); ++j) {
-        out.answers[j].payload.reset();
-        out.answers[j].status = config::AnswerStatus::Error;
-        out.answers[j].message = j == bad ? "request \"" + diff[j].id + "\": " + why
-                                          : "not applied: request \"" + diff[bad].id + "\" failed";
-      }
-      return std::move(out.answers);
+      return reject(request_for_listener(diff, addr),
+                    "listen on " + addr + ": " + std::strerror(fd.error()));
     }
   }
 
   auto snap = detail::Snapshot::build(next);
+  for (auto& [addr, t] : next_tls) {
+    t.ctx->set_resolver(t.resolver);  // the next handshake sees it; live sessions keep theirs
+    snap->tls_contexts.emplace(addr, t.ctx);
+  }
   group
       .broadcast<int>([this, snap, &fds](runtime::Worker&, size_t i) -> runtime::Task<int> {
         ctxs[i]->install(snap, fds[i]);
@@ -263,6 +382,7 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
       .get();
   state = std::move(next);
   bound = std::move(next_bound);
+  tls = std::move(next_tls);
   return std::move(out.answers);
 }
 

@@ -48,17 +48,22 @@ struct ProxyOptions {
 
 /// Counters summed over the workers (each worker keeps its own, no atomics on the data path).
 struct ProxyStats {
-  uint64_t accepted = 0;          ///< client connections accepted
-  uint64_t active_sessions = 0;   ///< client connections open now
-  uint64_t requests = 0;          ///< HTTP requests whose head was parsed
-  uint64_t responses[6] = {};     ///< by status class: [1]=1xx ... [5]=5xx ([0] unused)
-  uint64_t answers = 0;           ///< responses synthesized by the proxy (404, 502, ...)
-  uint64_t backend_connects = 0;  ///< new backend connections opened
-  uint64_t backend_reuses = 0;    ///< requests sent on a pooled keep-alive connection
-  uint64_t connect_failures = 0;  ///< backend connect attempts that failed
-  uint64_t stale_retries = 0;     ///< requests re-sent after a pooled connection failed early
-  uint64_t upgrades = 0;          ///< WebSocket / upgrade tunnels established
-  uint64_t tcp_sessions = 0;      ///< TCP listener sessions
+  uint64_t accepted = 0;                ///< client connections accepted
+  uint64_t active_sessions = 0;         ///< client connections open now
+  uint64_t requests = 0;                ///< HTTP requests whose head was parsed
+  uint64_t responses[6] = {};           ///< by status class: [1]=1xx ... [5]=5xx ([0] unused)
+  uint64_t answers = 0;                 ///< responses synthesized by the proxy (404, 502, ...)
+  uint64_t backend_connects = 0;        ///< new backend connections opened
+  uint64_t backend_reuses = 0;          ///< requests sent on a pooled keep-alive connection
+  uint64_t connect_failures = 0;        ///< backend connect attempts that failed
+  uint64_t stale_retries = 0;           ///< requests re-sent after a pooled connection failed early
+  uint64_t upgrades = 0;                ///< WebSocket / upgrade tunnels established
+  uint64_t tcp_sessions = 0;            ///< TCP listener sessions
+  uint64_t tls_handshakes = 0;          ///< TLS handshakes completed on HTTPS listeners
+  uint64_t tls_resumed = 0;             ///< of which resumed (ticket or session id)
+  uint64_t tls_handshake_failures = 0;  ///< refused by the TLS layer (an alert was sent)
+  uint64_t tls_failures_by_reason[8] = {};  ///< the same, by tls::TlsErrorCode
+  uint64_t tls_handshakes_abandoned = 0;    ///< timed out, or the client left before the end
   ProxyStats& operator+=(const ProxyStats& o);
 };
 

@@ -1,0 +1,116 @@
+// TlsStream: see tls_stream.hpp.
+#include "kakehi/proxy/tls_stream.hpp"
+
+#include "kakehi/proxy/internal.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace kakehi::proxy::detail {
+
+namespace {
+// Copies `data` into pool buffers appended to `chain`; false when the pool is exhausted.
+bool copy_into(buffer::BufferPool& pool, std::span<const std::byte> data,
+               buffer::BufferChain& chain) {
+  while (!data.empty()) {
+    auto s = pool.acquire();
+    if (!s) return false;
+    const size_t n = std::min(data.size(), s->writable().size());
+    std::memcpy(s->writable().data(), data.data(), n);
+    s->remove_suffix(static_cast<uint32_t>(s->size() - n));
+    chain.append(std::move(*s));
+    data = data.subspan(n);
+  }
+  return true;
+}
+}  // namespace
+
+runtime::Task<bool> TlsStream::flush_output() {
+  if (writing_) co_return true;  // the write in flight sends these records when it is done
+  writing_ = true;
+  bool ok = true;
+  while (ok && conn_->has_output()) {
+    const auto records = conn_->output();
+    ok = copy_into(*pool_, records, out_);
+    conn_->consume_output(records.size());
+    if (ok) ok = static_cast<bool>(co_await tcp_.write_all(out_));
+    out_.clear();
+  }
+  writing_ = false;
+  co_return ok;
+}
+
+runtime::Task<bool> TlsStream::handshake(uint64_t deadline_ns) {
+  for (;;) {
+    auto r = co_await tcp_.recv_until(deadline_ns);
+    if (!r || r->empty()) co_return false;
+    auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
+    if (conn_->has_output() && !co_await flush_output()) co_return false;
+    if (!p) co_return false;
+    if (p->peer_closed) peer_closed_ = true;
+    if (p->handshake_done) co_return true;
+  }
+}
+
+runtime::Task<Result<buffer::Slice, net::Errno>> TlsStream::recv_until(uint64_t deadline_ns) {
+  for (;;) {
+    if (auto plain = conn_->plaintext(); !plain.empty()) {
+      auto s = pool_->acquire();
+      if (!s) co_return Unexpected(ENOBUFS);
+      const size_t n = std::min(plain.size(), s->writable().size());
+      std::memcpy(s->writable().data(), plain.data(), n);
+      s->remove_suffix(static_cast<uint32_t>(s->size() - n));
+      conn_->consume_plaintext(n);
+      co_return std::move(*s);
+    }
+    if (peer_closed_) co_return buffer::Slice{};
+    auto r = co_await tcp_.recv_until(deadline_ns);
+    if (!r) co_return Unexpected(r.error());
+    if (r->empty()) co_return buffer::Slice{};  // the TCP end without close_notify
+    auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
+    if (conn_->has_output() && !co_await flush_output()) co_return Unexpected(EPIPE);
+    if (!p) co_return Unexpected(EPROTO);
+    if (p->peer_closed) peer_closed_ = true;
+  }
+}
+
+runtime::Task<Result<void, net::Errno>> TlsStream::write_all(buffer::BufferChain& chain) {
+  for (const buffer::Slice& s : chain.slices()) {
+    if (!conn_->write(std::span<const std::byte>(s.data(), s.size()))) {
+      chain.clear();
+      co_return Unexpected(EPROTO);
+    }
+  }
+  chain.clear();
+  if (!co_await flush_output()) co_return Unexpected(EPIPE);
+  co_return Result<void, net::Errno>{};
+}
+
+runtime::Task<Result<void, net::Errno>> TlsStream::write_all(std::span<const std::byte> data) {
+  if (!conn_->write(data)) co_return Unexpected(EPROTO);
+  if (!co_await flush_output()) co_return Unexpected(EPIPE);
+  co_return Result<void, net::Errno>{};
+}
+
+runtime::Task<Result<void, net::Errno>> TlsStream::shutdown_write() {
+  if (!closed_) {
+    closed_ = true;
+    conn_->shutdown();
+    if (!co_await flush_output()) co_return Unexpected(EPIPE);
+  }
+  co_return co_await tcp_.shutdown_write();
+}
+
+runtime::Task<void> TlsStream::close() {
+  if (!closed_ && !writing_ && conn_->state() == tls::ConnState::Open) {
+    closed_ = true;
+    conn_->shutdown();
+    // A client that stops reading cannot hold the close: a second at most for close_notify.
+    WriteWatchdog wd(*runtime::Worker::current(), tcp_.fd(), 1'000'000'000);
+    (void)co_await flush_output();
+  }
+  co_await tcp_.close();
+}
+
+}  // namespace kakehi::proxy::detail

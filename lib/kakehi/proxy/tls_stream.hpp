@@ -1,0 +1,69 @@
+// TlsStream: a client connection of an HTTPS listener, with the reading and writing interface
+// of net::TcpStream that the sessions use (recv_until, recv, write_all, has_pending_input,
+// queued_buffers, shutdown_write, close), over a tls::Connection (docs/tls.md). Ciphertext
+// arrives in pool slices and is fed to the engine; plaintext goes back out as pool slices; a
+// write encrypts the slices of a chain and sends the records as pool slices.
+//
+// Concurrency (a WebSocket tunnel reads and writes at once): one write at a time goes to the
+// socket. Records produced while reading (a TLS 1.3 KeyUpdate answer, an alert) while a write
+// is in flight are left in the engine and sent by that write when it finishes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "kakehi/buffer/chain.hpp"
+#include "kakehi/common/result.hpp"
+#include "kakehi/net/tcp.hpp"
+#include "kakehi/runtime/task.hpp"
+#include "kakehi/tls/connection.hpp"
+
+namespace kakehi::proxy::detail {
+
+class TlsStream {
+ public:
+  using Errno = net::Errno;
+  TlsStream(net::TcpStream tcp, std::shared_ptr<const tls::Context> ctx, buffer::BufferPool& pool)
+      : tcp_(std::move(tcp)),
+        conn_(std::make_unique<tls::Connection>(std::move(ctx))),
+        pool_(&pool) {}
+
+  int fd() const noexcept { return tcp_.fd(); }
+  net::Address peer_address() const { return tcp_.peer_address(); }
+  bool has_pending_input() const noexcept {
+    return !conn_->plaintext().empty() || tcp_.has_pending_input();
+  }
+  size_t queued_buffers() const noexcept {
+    return (conn_->plaintext().empty() ? 0 : 1) + tcp_.queued_buffers();
+  }
+  const tls::Connection& connection() const noexcept { return *conn_; }
+
+  /// Runs the handshake until it completes (true) or fails, times out or the peer goes (false;
+  /// an alert, if any, has been sent). `deadline_ns` is on the worker's clock.
+  runtime::Task<bool> handshake(uint64_t deadline_ns);
+  /// Plaintext, at most one pool buffer of it; an empty slice at the end of the stream
+  /// (close_notify or the TCP end); ETIMEDOUT past the deadline; EPROTO when TLS fails.
+  runtime::Task<Result<buffer::Slice, Errno>> recv_until(uint64_t deadline_ns);
+  runtime::Task<Result<buffer::Slice, Errno>> recv() { return recv_until(UINT64_MAX); }
+  /// Encrypts and sends everything in `chain` (emptied).
+  runtime::Task<Result<void, Errno>> write_all(buffer::BufferChain& chain);
+  runtime::Task<Result<void, Errno>> write_all(std::span<const std::byte> data);
+  /// Sends close_notify, then ends the TCP write side.
+  runtime::Task<Result<void, Errno>> shutdown_write();
+  /// Sends close_notify (best effort) and closes the socket.
+  runtime::Task<void> close();
+
+ private:
+  runtime::Task<bool> flush_output();
+
+  net::TcpStream tcp_;
+  std::unique_ptr<tls::Connection> conn_;  // not movable: wolfSSL's callbacks hold its address
+  buffer::BufferPool* pool_;
+  buffer::BufferChain out_;  // records being sent
+  bool writing_ = false;
+  bool peer_closed_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace kakehi::proxy::detail
