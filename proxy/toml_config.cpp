@@ -256,7 +256,7 @@ class Loader {
 
   void read_listener(const toml::table& raw, size_t i) {
     Table t(raw, indexed("listeners", i),
-            {"address", "kind", "active", "timeouts", "limits", "answers"});
+            {"address", "kind", "active", "timeouts", "limits", "answers", "tls"});
     config::Listener l;
     l.address = t.required_string("address");
     l.kind =
@@ -280,6 +280,22 @@ class Loader {
       x.max_header_count = li.integer<uint32_t>("max_header_count", 1).value_or(x.max_header_count);
       x.max_body_bytes = li.integer<uint64_t>("max_body_bytes").value_or(x.max_body_bytes);
       x.max_connections = li.integer<uint32_t>("max_connections").value_or(x.max_connections);
+    }
+    if (const auto* tt = t.table("tls")) {
+      Table x(*tt, t.field("tls"),
+              {"min_version", "max_version", "cipher_list", "groups", "alpn", "default_certificate",
+               "reject_unknown_sni", "session_tickets", "handshake_timeout_ms"});
+      auto& o = l.tls;
+      o.min_version = x.string("min_version").value_or(o.min_version);
+      o.max_version = x.string("max_version").value_or(o.max_version);
+      o.cipher_list = x.string("cipher_list").value_or(o.cipher_list);
+      o.groups = strings(x, "groups").value_or(o.groups);
+      o.alpn = strings(x, "alpn").value_or(o.alpn);
+      if (auto d = x.string("default_certificate")) o.default_certificate = *d;
+      o.reject_unknown_sni = x.boolean("reject_unknown_sni").value_or(o.reject_unknown_sni);
+      o.session_tickets = x.boolean("session_tickets").value_or(o.session_tickets);
+      o.handshake_timeout_ms =
+          x.integer<uint32_t>("handshake_timeout_ms", 1).value_or(o.handshake_timeout_ms);
     }
     l.answers = read_answers(t);
     const std::string key = "listener:" + l.address;
@@ -321,7 +337,7 @@ class Loader {
   void read_cluster(const toml::table& raw, size_t i) {
     Table t(raw, indexed("clusters", i),
             {"id", "lb", "sticky_session", "https_redirect", "max_connections_per_backend",
-             "answers", "backends", "frontends", "tcp_frontends"});
+             "answers", "backends", "frontends", "tcp_frontends", "backend_tls"});
     config::Cluster c;
     c.id = t.required_string("id");
     c.lb = t.enumeration("lb", &config::lb_algorithm_from,
@@ -331,6 +347,16 @@ class Loader {
     c.https_redirect = t.boolean("https_redirect").value_or(c.https_redirect);
     c.max_connections_per_backend =
         t.integer<uint32_t>("max_connections_per_backend").value_or(c.max_connections_per_backend);
+    if (const auto* bt = t.table("backend_tls")) {
+      Table x(*bt, t.field("backend_tls"), {"enabled", "verify", "ca_file", "server_name", "alpn"});
+      auto& o = c.backend_tls;
+      o.enabled = x.boolean("enabled").value_or(true);
+      o.verify = x.boolean("verify").value_or(o.verify);
+      if (auto f = x.string("ca_file"))
+        o.ca_pem = read_file(*f, x.pos("ca_file"), x.field("ca_file"));
+      o.server_name = x.string("server_name").value_or(o.server_name);
+      o.alpn = strings(x, "alpn").value_or(o.alpn);
+    }
     c.answers = read_answers(t);
     const std::string key = "cluster:" + c.id;
     record_unique(t, key, out_.state.clusters.contains(c.id), t.pos("id"),
@@ -452,6 +478,24 @@ class Loader {
     out_.state.tcp_frontends.emplace(f.listener, std::move(f));
   }
 
+  /// An optional array of strings.
+  std::optional<std::vector<std::string>> strings(const Table& t, std::string_view key) {
+    const auto* n = t.find(key);
+    if (!n) return std::nullopt;
+    const auto* a = n->as_array();
+    if (!a)
+      fail(pos_of(*n),
+           t.field(key) + ": expected an array of strings, got " + std::string(type_name(*n)));
+    std::vector<std::string> out;
+    for (const auto& e : *a) {
+      const auto* str = e.as_string();
+      if (!str)
+        fail(pos_of(e), t.field(key) + ": expected strings, got " + std::string(type_name(e)));
+      out.push_back(str->get());
+    }
+    return out;
+  }
+
   void read_certificate(const toml::table& raw, size_t i) {
     Table t(raw, indexed("certificates", i), {"id", "listener", "certificate", "key", "names"});
     config::Certificate c;
@@ -460,19 +504,7 @@ class Loader {
     c.certificate_chain_pem =
         read_file(t.required_string("certificate"), t.pos("certificate"), t.field("certificate"));
     c.key_pem = read_file(t.required_string("key"), t.pos("key"), t.field("key"));
-    if (const auto* n = t.find("names")) {
-      const auto* a = n->as_array();
-      if (!a)
-        fail(pos_of(*n), t.field("names") + ": expected an array of strings, got " +
-                             std::string(type_name(*n)));
-      for (const auto& e : *a) {
-        const auto* s = e.as_string();
-        if (!s)
-          fail(pos_of(e),
-               t.field("names") + ": expected strings, got " + std::string(type_name(e)));
-        c.names.push_back(s->get());
-      }
-    }
+    if (auto names = strings(t, "names")) c.names = std::move(*names);
     const std::string key = "certificate:" + c.id;
     record_unique(t, key, out_.state.certificates.contains(c.id), t.pos("id"),
                   t.field("id") + ": duplicate certificate " + qt(c.id));

@@ -296,6 +296,18 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
     return std::move(out.answers);
   };
 
+  // TLS towards backends is in the model but not in the data path yet: refuse it rather than
+  // connect in clear text.
+  for (const auto& [id, c] : next.clusters)
+    if (c.backend_tls.enabled)
+      for (size_t i = 0; i < diff.size(); ++i) {
+        const config::Cluster* rc = nullptr;
+        if (auto* a = std::get_if<config::AddCluster>(&diff[i].body)) rc = &a->cluster;
+        if (auto* u = std::get_if<config::UpdateCluster>(&diff[i].body)) rc = &u->cluster;
+        if (rc && rc->id == id)
+          return reject(i, "cluster \"" + id + "\": backend_tls is not supported yet");
+      }
+
   // TLS: build what HTTPS listeners serve (contexts, certificates) before any change; nothing
   // is published until the whole diff succeeded.
   std::map<std::string, TlsListener> next_tls;

@@ -482,3 +482,64 @@ TEST_CASE("files: missing file and relative paths") {
   CHECK(r.error().to_string() == (dir.path / "bad.toml").string() +
                                      ":4:6: clusters[0].id: expected a string, got an integer");
 }
+
+TEST_CASE("HTTPS listener TLS settings and backend TLS") {
+  TempDir d;
+  d.write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  auto r = load(R"(
+[[listeners]]
+address = "127.0.0.1:8443"
+kind = "https"
+  [listeners.tls]
+  min_version = "1.3"
+  groups = ["x25519", "p256"]
+  alpn = ["http/1.1"]
+  default_certificate = "main"
+  reject_unknown_sni = true
+  session_tickets = false
+  handshake_timeout_ms = 2500
+[[clusters]]
+id = "app"
+  [clusters.backend_tls]
+  verify = false
+  ca_file = "ca.pem"
+  server_name = "origin.test"
+  alpn = ["http/1.1"]
+[[clusters.backends]]
+address = "127.0.0.1:9000"
+[[clusters.frontends]]
+id = "all"
+)",
+                d.path);
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().to_string()));
+  const config::ListenerTls& t = r->state.listeners.at("127.0.0.1:8443").tls;
+  CHECK(t.min_version == "1.3");
+  CHECK(t.max_version == "1.3");
+  CHECK(t.groups == std::vector<std::string>{"x25519", "p256"});
+  CHECK(t.default_certificate == "main");
+  CHECK(t.reject_unknown_sni);
+  CHECK_FALSE(t.session_tickets);
+  CHECK(t.handshake_timeout_ms == 2500);
+  const config::BackendTls& b = r->state.clusters.at("app").backend_tls;
+  CHECK(b.enabled);  // the table's presence enables it
+  CHECK_FALSE(b.verify);
+  CHECK(b.ca_pem.find("BEGIN CERTIFICATE") != std::string::npos);
+  CHECK(b.server_name == "origin.test");
+
+  auto e = error_of(R"(
+[[listeners]]
+address = "127.0.0.1:8443"
+kind = "https"
+  [listeners.tls]
+  min_versoin = "1.3"
+)");
+  CHECK(e.to_string().find("unknown key \"min_versoin\"") != std::string::npos);
+  e = error_of(R"(
+[[listeners]]
+address = "127.0.0.1:8443"
+kind = "https"
+  [listeners.tls]
+  groups = "x25519"
+)");
+  CHECK(e.to_string().find("expected an array of strings") != std::string::npos);
+}
