@@ -213,6 +213,12 @@ TEST_CASE("https: bad certificates are refused with the request's id; the listen
   CHECK(answers[0].status == config::AnswerStatus::Error);
   CHECK(answers[0].message.find("default_certificate") != std::string::npos);
 
+  auto to_tls_backends = cluster("tls-backends");
+  to_tls_backends.backend_tls.enabled = true;
+  answers = h.rig.proxy.apply({{"btls", config::AddCluster{to_tls_backends}}});
+  CHECK(answers[0].status == config::AnswerStatus::Error);
+  CHECK(answers[0].message.find("backend_tls is not supported yet") != std::string::npos);
+
   CHECK(served_cn(h.s_client({"-servername", "app.test"})) == "app.test");
   CHECK(h.get("app.test").status == 200);
 }
