@@ -541,6 +541,11 @@ TEST_CASE("client <-> server engines: the wrong name fails on the client with an
   CHECK(c.state() == ConnState::Failed);
   CHECK(c.error().code == TlsErrorCode::HandshakeFailed);
   CHECK_FALSE(c.feed({}));  // final
+  // Our fatal alert is in output(); the server fails on it.
+  REQUIRE(c.has_output());
+  auto r = s.feed(c.output());
+  CHECK_FALSE(r);
+  CHECK(s.state() == ConnState::Failed);
 }
 
 TEST_CASE("client <-> server engines: the context resumes its last session (TLS 1.3, 1.2)") {
@@ -652,4 +657,39 @@ TEST_CASE("figure: client CPU per TLS 1.3 handshake, full (chain verified) and r
   MESSAGE("client side of a TLS 1.3 handshake (X25519, ECDSA P-256 chain verified, engine to ",
           "engine): full ", seconds[0] / kRounds * 1e6, " us, resumed ", seconds[1] / kRounds * 1e6,
           " us");
+}
+
+TEST_CASE("client: name checks through SAN wildcards and CN-only certificates (s_server)") {
+  const auto& c = kakehi::test::certs();
+  struct Case {
+    const char* cert;
+    const char* name;
+    bool ok;
+  };
+  for (const Case k : {Case{"wild", "a.wild.test", true}, Case{"wild", "a.b.wild.test", false},
+                       Case{"wild", "wild.test", false}, Case{"cnonly", "cnonly.test", true},
+                       Case{"cnonly", "other.test", false}}) {
+    ClientOptions o;
+    o.ca_pem = slurp(c.file(std::string(k.cert) + ".pem"));  // self-signed: its own anchor
+    o.server_name = k.name;
+    const auto t = talk(client_ctx(o), {"-cert", c.file(std::string(k.cert) + ".pem"), "-key",
+                                        c.file(std::string(k.cert) + ".key")});
+    INFO(std::string(k.cert), " ", std::string(k.name), " ", t.error);
+    CHECK(t.connected == k.ok);
+    if (!k.ok) CHECK(t.error.rfind("name mismatch: ", 0) == 0);
+  }
+}
+
+TEST_CASE("client: RSA 1024 is refused as a trust anchor; without verification it is used") {
+  const auto& c = kakehi::test::certs();
+  ClientOptions o;
+  o.ca_pem = slurp(c.file("weak.pem"));
+  auto r = ClientContext::create(o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("RSA key too small") != std::string::npos);
+  o.verify = false;
+  const auto t = talk(client_ctx(o), {"-cert", c.file("weak.pem"), "-key", c.file("weak.key"),
+                                      "-tls1_2", "-cipher", "DEFAULT:@SECLEVEL=0"});
+  INFO(t.error);
+  CHECK(t.connected);
 }
