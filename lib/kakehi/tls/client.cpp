@@ -2,6 +2,8 @@
 // client.hpp).
 #include "kakehi/tls/client.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -41,6 +43,12 @@ Result<std::string, std::string> read_file(const char* path) {
 }
 
 }  // namespace
+
+bool is_ip_literal(const std::string& name) noexcept {
+  unsigned char addr[16];
+  return inet_pton(AF_INET, name.c_str(), addr) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), addr) == 1;
+}
 
 ClientContext::~ClientContext() {
   if (ctx_ != nullptr) wolfSSL_CTX_free(ctx_);
@@ -127,7 +135,7 @@ void ClientContext::offer_session(WOLFSSL* ssl) const {
 
 ClientConnection::ClientConnection(std::shared_ptr<const ClientContext> ctx)
     : ctx_(std::move(ctx)) {
-  info_.server_name = ctx_->options().server_name;
+  if (!is_ip_literal(ctx_->options().server_name)) info_.server_name = ctx_->options().server_name;
 }
 
 ClientConnection::~ClientConnection() {
@@ -195,7 +203,9 @@ Result<void, TlsError> ClientConnection::start() {
   wolfSSL_SetIOReadCtx(ssl_, this);
   wolfSSL_SetIOWriteCtx(ssl_, this);
   if (!o.server_name.empty()) {
-    if (wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, o.server_name.data(),
+    // RFC 6066 §3: no IP literal in SNI; the name check still applies.
+    if (!is_ip_literal(o.server_name) &&
+        wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, o.server_name.data(),
                        static_cast<unsigned short>(o.server_name.size())) != WOLFSSL_SUCCESS)
       return Unexpected(fail(TlsErrorCode::HandshakeFailed, "wolfSSL_UseSNI failed").error());
     if (o.verify && wolfSSL_check_domain_name(ssl_, o.server_name.c_str()) != WOLFSSL_SUCCESS)

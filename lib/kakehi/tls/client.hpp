@@ -33,10 +33,14 @@ namespace kakehi::tls {
 /// The system trust store used when verify is on and ca_pem is empty.
 inline constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
+/// An IPv4 or IPv6 literal (never sent as SNI, RFC 6066 §3).
+bool is_ip_literal(const std::string& name) noexcept;
+
 struct ClientOptions {
-  bool verify = true;       ///< verify the backend's chain (and server_name when set)
-  std::string ca_pem;       ///< trust anchors; empty + verify: kSystemCaBundle
-  std::string server_name;  ///< SNI sent and the name checked; empty: none sent, no name check
+  bool verify = true;  ///< verify the backend's chain (and server_name when set)
+  std::string ca_pem;  ///< trust anchors; empty + verify: kSystemCaBundle
+  std::string
+      server_name;  ///< SNI sent (not for an IP literal) and the name checked; empty: neither
   std::vector<std::string> alpn;  ///< offered, in order; empty: no ALPN
   TlsVersion min_version = TlsVersion::Tls12, max_version = TlsVersion::Tls13;
   std::string cipher_list = kDefaultCipherList;
@@ -101,7 +105,7 @@ class ClientConnection {
   bool has_output() const noexcept { return !out_.empty(); }
 
   ConnState state() const noexcept { return state_; }
-  /// server_name (the one sent), alpn, version, cipher, resumed; certificate is null.
+  /// server_name (the SNI sent), alpn, version, cipher, resumed; certificate is null.
   const HandshakeInfo& handshake() const noexcept { return info_; }
   const TlsError& error() const noexcept { return error_; }
 

@@ -34,7 +34,7 @@ void must(const std::vector<std::string>& argv, const TempDir& d) {
 }
 
 /// ca / other-ca (self-signed P-256 CAs), backend (P-256 leaf for backend.test signed by ca),
-/// self (self-signed, SAN self.test).
+/// ip (leaf signed by ca, SAN IP:127.0.0.1), self (self-signed, SAN self.test).
 struct BackendCerts {
   TempDir dir;
   BackendCerts() {
@@ -52,6 +52,16 @@ struct BackendCerts {
     must({"openssl", "x509", "-req", "-in", d.path("backend.csr"), "-CA", d.path("ca.pem"),
           "-CAkey", d.path("ca.key"), "-CAcreateserial", "-days", "30", "-extfile",
           d.path("backend.ext"), "-out", d.path("backend.pem")},
+         d);
+    // ip: a leaf signed by ca for the address 127.0.0.1 only
+    must(
+        {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-subj", "/CN=ip backend", "-keyout", d.path("ip.key"), "-out", d.path("ip.csr")},
+        d);
+    kakehi::test::spit(d.path("ip.ext"), "subjectAltName=IP:127.0.0.1\n");
+    must({"openssl", "x509", "-req", "-in", d.path("ip.csr"), "-CA", d.path("ca.pem"), "-CAkey",
+          d.path("ca.key"), "-CAcreateserial", "-days", "30", "-extfile", d.path("ip.ext"), "-out",
+          d.path("ip.pem")},
          d);
     must(
         {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -692,4 +702,31 @@ TEST_CASE("client: RSA 1024 is refused as a trust anchor; without verification i
                                       "-tls1_2", "-cipher", "DEFAULT:@SECLEVEL=0"});
   INFO(t.error);
   CHECK(t.connected);
+}
+
+TEST_CASE("client: an IP literal as server_name sends no SNI; the name check still applies") {
+  CHECK(is_ip_literal("127.0.0.1"));
+  CHECK(is_ip_literal("::1"));
+  CHECK_FALSE(is_ip_literal("backend.test"));
+  CHECK_FALSE(is_ip_literal("127.0.0.1.nip.io"));
+  ClientOptions o;
+  o.ca_pem = bcerts().pem("ca");
+  o.server_name = "127.0.0.1";
+  auto ctx = client_ctx(o);
+  {
+    ClientConnection c(ctx);
+    REQUIRE(c.start());
+    CHECK(c.handshake().server_name.empty());
+    std::vector<std::byte> scratch;
+    const auto hello = peek_client_hello(c.output(), scratch);
+    REQUIRE(hello.status == HelloStatus::Ok);
+    CHECK(hello.server_name.empty());
+  }
+  const auto ip = talk(ctx, {"-cert", bcerts().file("ip.pem"), "-key", bcerts().file("ip.key")});
+  MESSAGE("certificate with SAN IP:127.0.0.1, server_name 127.0.0.1: ",
+          ip.connected ? "accepted" : ip.error);
+  CHECK(ip.server_log.find("TLS client extension \"server name\"") == std::string::npos);
+  const auto other = talk(ctx, backend_args());  // backend.test only
+  CHECK_FALSE(other.connected);
+  CHECK(other.error.rfind("name mismatch: ", 0) == 0);
 }
