@@ -730,3 +730,32 @@ TEST_CASE("client: an IP literal as server_name sends no SNI; the name check sti
   CHECK_FALSE(other.connected);
   CHECK(other.error.rfind("name mismatch: ", 0) == 0);
 }
+
+TEST_CASE("client: HelloRetryRequest (a server that only takes P-384) and an RSA backend") {
+  ClientOptions o;
+  o.ca_pem = bcerts().pem("ca");
+  o.server_name = "backend.test";
+  auto t =
+      talk(client_ctx(o), backend_args() + std::vector<std::string>{"-tls1_3", "-groups", "P-384"});
+  INFO(t.error, "\n", t.server_log);
+  REQUIRE(t.connected);
+  CHECK(t.info.version == "TLSv1.3");
+  CHECK(t.reply == "dnekcab olleh\n");
+  // Two ClientHellos in the server's log: the retry happened.
+  std::size_t hellos = 0;
+  for (auto at = t.server_log.find("extension \"key share\""); at != std::string::npos;
+       at = t.server_log.find("extension \"key share\"", at + 1))
+    ++hellos;
+  CHECK(hellos == 2);
+
+  const auto& c = kakehi::test::certs();
+  ClientOptions r;
+  r.ca_pem = slurp(c.file("rsa.pem"));
+  r.server_name = "www.rsa.test";
+  for (const char* v : {"-tls1_3", "-tls1_2"}) {
+    t = talk(client_ctx(r), {"-cert", c.file("rsa.pem"), "-key", c.file("rsa.key"), v});
+    INFO(std::string(v), " ", t.error);
+    CHECK(t.connected);
+    CHECK(t.reply == "dnekcab olleh\n");
+  }
+}
