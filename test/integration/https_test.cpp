@@ -68,6 +68,11 @@ const Pki& pki() {
     x.leaf("app2", "app.test gen 2", "DNS:app.test");
     x.leaf("wild", "wildcard", "DNS:*.wild.test");
     x.leaf("other", "other.test", "DNS:other.test");
+    x.leaf("backend", "backend.test", "DNS:backend.test");
+    // A second CA that signed nothing here: verification against it must fail.
+    x.openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+               "-keyout", x.at("ca2.key"), "-out", x.at("ca2.pem"), "-subj", "/CN=kakehi other CA",
+               "-days", "2"});
     return x;
   }();
   return p;
@@ -169,10 +174,10 @@ TEST_CASE("https: a listener can refuse unknown names; ALPN; TLS 1.2 and 1.3; re
         std::string::npos);
   auto alpn = h.s_client({"-servername", "app.test", "-alpn", "h2,http/1.1"});
   CHECK(alpn.out.find("ALPN protocol: http/1.1") != std::string::npos);
-  CHECK(h.s_client({"-servername", "app.test", "-tls1_2"}).out.find("Protocol  : TLSv1.2") !=
-        std::string::npos);
-  CHECK(h.s_client({"-servername", "app.test", "-tls1_3"}).out.find("Protocol  : TLSv1.3") !=
-        std::string::npos);
+  auto v12 = h.s_client({"-servername", "app.test", "-tls1_2"});
+  CHECK_MESSAGE(v12.out.find("New, TLSv1.2") != std::string::npos, v12.out << v12.err);
+  auto v13 = h.s_client({"-servername", "app.test", "-tls1_3"});
+  CHECK_MESSAGE(v13.out.find("New, TLSv1.3") != std::string::npos, v13.out << v13.err);
   CHECK(h.s_client({"-servername", "app.test", "-tls1_1"}).out.find("Cipher is (NONE)") !=
         std::string::npos);
 
@@ -212,12 +217,6 @@ TEST_CASE("https: bad certificates are refused with the request's id; the listen
   answers = h.rig.proxy.apply({{"dflt", config::UpdateListener{named}}});
   CHECK(answers[0].status == config::AnswerStatus::Error);
   CHECK(answers[0].message.find("default_certificate") != std::string::npos);
-
-  auto to_tls_backends = cluster("tls-backends");
-  to_tls_backends.backend_tls.enabled = true;
-  answers = h.rig.proxy.apply({{"btls", config::AddCluster{to_tls_backends}}});
-  CHECK(answers[0].status == config::AnswerStatus::Error);
-  CHECK(answers[0].message.find("backend_tls is not supported yet") != std::string::npos);
 
   CHECK(served_cn(h.s_client({"-servername", "app.test"})) == "app.test");
   CHECK(h.get("app.test").status == 200);
@@ -278,4 +277,71 @@ TEST_CASE("https: a silent client times out; garbage gets an alert; the worker k
   CHECK(s.tls_failures_by_reason[static_cast<size_t>(tls::TlsErrorCode::MalformedClientHello)] ==
         1);
   CHECK(h.get("app.test").status == 200);
+}
+
+namespace {
+// `openssl s_server -www` with the `backend` certificate: a TLS origin answering GET with a
+// status page (HTTP/1.0, close-delimited).
+struct TlsOrigin {
+  uint16_t port = free_port();
+  Child child{{"openssl", "s_server", "-accept", std::to_string(port), "-cert",
+               pki().at("backend.pem"), "-key", pki().at("backend.key"), "-www"},
+              false};
+  TlsOrigin() {
+    REQUIRE(eventually([&] { return !connect_refused(port); }));
+  }
+};
+
+config::Cluster tls_cluster(bool verify, const std::string& ca, const std::string& name) {
+  config::Cluster c = cluster("tlsb");
+  c.backend_tls.enabled = true;
+  c.backend_tls.verify = verify;
+  c.backend_tls.ca_pem = slurp(pki().at(ca));
+  c.backend_tls.server_name = name;
+  c.backend_tls.alpn = {"http/1.1"};
+  return c;
+}
+}  // namespace
+
+TEST_CASE("https: TLS towards a backend, verified by CA and name; failures answer 503") {
+  TlsOrigin origin;
+  Rig rig;
+  rig.add_http_listener();
+  Diff d;
+  d(config::AddCluster{tls_cluster(true, "ca.pem", "backend.test")});
+  d(config::AddBackend{backend("tlsb", "b0", local(origin.port))});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "tlsb", "tlsb.test")});
+  rig.apply(d);
+  auto r = curl_get(rig.port, "/", "tlsb.test");
+  CHECK(r.status == 200);
+  CHECK(r.body.find("s_server -accept") != std::string::npos);
+  CHECK(rig.proxy.stats().backend_tls_handshakes >= 1);
+  CHECK(rig.proxy.stats().backend_tls_failures == 0);
+
+  // A name the certificate does not carry: the handshake fails, the client gets a 503.
+  Diff wrong_name;
+  wrong_name(config::UpdateCluster{tls_cluster(true, "ca.pem", "other.test")});
+  rig.apply(wrong_name);
+  CHECK(curl_get(rig.port, "/", "tlsb.test").status == 503);
+  CHECK(rig.proxy.stats().backend_tls_failures >= 1);
+
+  // Another CA: refused; the same with verify = false: served.
+  Diff other_ca;
+  other_ca(config::UpdateCluster{tls_cluster(true, "ca2.pem", "backend.test")});
+  rig.apply(other_ca);
+  const uint64_t failures = rig.proxy.stats().backend_tls_failures;
+  CHECK(curl_get(rig.port, "/", "tlsb.test").status == 503);
+  CHECK(rig.proxy.stats().backend_tls_failures > failures);
+  Diff no_verify;
+  no_verify(config::UpdateCluster{tls_cluster(false, "ca2.pem", "backend.test")});
+  rig.apply(no_verify);
+  CHECK(curl_get(rig.port, "/", "tlsb.test").status == 200);
+
+  // A bad CA bundle is refused with the request's id.
+  auto bad = tls_cluster(true, "ca.pem", "backend.test");
+  bad.backend_tls.ca_pem = "not a certificate";
+  auto answers = rig.proxy.apply({{"bad-ca", config::UpdateCluster{bad}}});
+  CHECK(answers[0].status == config::AnswerStatus::Error);
+  CHECK(answers[0].message.find("bad-ca") != std::string::npos);
+  CHECK(answers[0].message.find("backend_tls") != std::string::npos);
 }

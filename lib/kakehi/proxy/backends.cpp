@@ -52,17 +52,15 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
         BackendRuntime::Idle it = std::move(b->idle.back());
         b->idle.pop_back();
         // Too old, or the backend already closed it (or sent something unasked): closed.
-        if (now - it.since_ns > uint64_t{opts.backend_idle_timeout_ms} * kMs ||
-            it.stream.has_pending_input())
+        if (now - it.since_ns > uint64_t{opts.backend_idle_timeout_ms} * kMs) continue;
+        if (it.stream.is_tls() ? !co_await it.stream.absorb() : it.stream.has_pending_input())
           continue;
         ++b->active;
         ++stats.backend_reuses;
         co_return Lease{b, std::move(it.stream), true, *idx};
       }
     }
-    ++stats.backend_connects;
-    auto r =
-        co_await net::TcpStream::connect(worker, b->address, uint64_t{connect_timeout_ms} * kMs);
+    auto r = co_await connect(*b, connect_timeout_ms);
     if (r) {
       b->consecutive_failures = 0;
       b->down_until_ns = 0;
@@ -82,10 +80,28 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
   co_return std::nullopt;
 }
 
-runtime::Task<std::optional<net::TcpStream>> WorkerCtx::reconnect(BackendRuntime& b,
-                                                                  uint32_t connect_timeout_ms) {
+runtime::Task<Result<BackendStream, net::Errno>> WorkerCtx::connect(BackendRuntime& b,
+                                                                    uint32_t connect_timeout_ms) {
   ++stats.backend_connects;
+  const uint64_t deadline = worker.now() + uint64_t{connect_timeout_ms} * kMs;
   auto r = co_await net::TcpStream::connect(worker, b.address, uint64_t{connect_timeout_ms} * kMs);
+  if (!r) co_return Unexpected(r.error());
+  if (!b.tls) co_return BackendStream(std::move(*r));
+  auto t = std::make_unique<BackendTlsStream>(std::move(*r), b.tls, worker.pool());
+  if (!co_await t->handshake(deadline)) {
+    ++stats.backend_tls_failures;
+    if (t->connection().state() == tls::ConnState::Failed)
+      log::warn("backend {}: TLS: {}", b.key, t->connection().error().reason);
+    co_await t->close();
+    co_return Unexpected(EPROTO);
+  }
+  ++stats.backend_tls_handshakes;
+  co_return BackendStream(std::move(t));
+}
+
+runtime::Task<std::optional<BackendStream>> WorkerCtx::reconnect(BackendRuntime& b,
+                                                                 uint32_t connect_timeout_ms) {
+  auto r = co_await connect(b, connect_timeout_ms);
   if (!r) {
     ++stats.connect_failures;
     co_return std::nullopt;
@@ -115,7 +131,7 @@ void WorkerCtx::release(Lease& lease, bool reusable) {
       lease.stream.queued_buffers() == 0 && b.idle.size() < opts.max_idle_per_backend) {
     b.idle.push_back({std::move(lease.stream), worker.now()});
   }
-  lease.stream = net::TcpStream{};  // closes when not pooled
+  lease.stream = BackendStream{};  // closes when not pooled
 }
 
 }  // namespace kakehi::proxy::detail

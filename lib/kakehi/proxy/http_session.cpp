@@ -130,7 +130,7 @@ runtime::Task<Read> next_step(Parser& parser, Input& in, Stream& s, uint64_t dea
 }
 
 // True when a pooled connection shows no sign of having been closed by the backend.
-bool looks_alive(const net::TcpStream& s) {
+bool looks_alive(const BackendStream& s) {
   if (s.has_pending_input()) return false;
   char b;
   ssize_t n = ::recv(s.fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -195,7 +195,7 @@ class Session {
     co_return static_cast<bool>(co_await client_.write_all(chain));
   }
   // Writes to the backend, bounded by the backend response timeout.
-  runtime::Task<bool> write_backend(net::TcpStream& s, buffer::BufferChain& chain) {
+  runtime::Task<bool> write_backend(BackendStream& s, buffer::BufferChain& chain) {
     WriteWatchdog wd(w_.worker, s.fd(), uint64_t{cfg_->timeouts.backend_response_ms} * kMs);
     co_return static_cast<bool>(co_await s.write_all(chain));
   }
@@ -624,7 +624,8 @@ runtime::Task<void> https_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cl
     co_await client.close();
     co_return;
   }
-  TlsStream tls(std::move(client), ctx->second, w.worker.pool());
+  TlsStream tls(std::move(client), std::shared_ptr<const tls::Context>(ctx->second),
+                w.worker.pool());
   const bool ok =
       co_await tls.handshake(w.worker.now() + uint64_t{cfg->tls.handshake_timeout_ms} * 1'000'000);
   const tls::Connection& c = tls.connection();

@@ -16,11 +16,13 @@
 #include "kakehi/config/model.hpp"
 #include "kakehi/net/address.hpp"
 #include "kakehi/net/tcp.hpp"
+#include "kakehi/proxy/backend_stream.hpp"
 #include "kakehi/proxy/load_balancer.hpp"
 #include "kakehi/proxy/proxy.hpp"
 #include "kakehi/proxy/router.hpp"
 #include "kakehi/runtime/task.hpp"
 #include "kakehi/runtime/worker.hpp"
+#include "kakehi/tls/client.hpp"
 #include "kakehi/tls/context.hpp"
 
 namespace kakehi::proxy::detail {
@@ -29,6 +31,9 @@ namespace kakehi::proxy::detail {
 
 struct ClusterSnapshot {
   config::Cluster cluster;
+  /// TLS towards the backends (null: plain TCP); kept across diffs that leave the cluster's
+  /// backend_tls alone, so its resumption slot survives them.
+  std::shared_ptr<const tls::ClientContext> tls;
   std::vector<config::Backend> backends;  ///< ordered by id
   std::vector<net::Address> addresses;    ///< parsed, aligned with `backends`
 };
@@ -55,9 +60,10 @@ class WorkerCtx;
 /// after it leaves the configuration (its pool then accepts no connection back).
 struct BackendRuntime {
   net::Address address;
-  std::string key;  ///< the address text
+  std::string key;  ///< the address text; "tls:<cluster>@<address>" for a TLS cluster's backend
+  std::shared_ptr<const tls::ClientContext> tls;  ///< null: plain TCP
   struct Idle {
-    net::TcpStream stream;
+    BackendStream stream;
     uint64_t since_ns;
   };
   std::vector<Idle> idle;
@@ -137,7 +143,7 @@ class WorkerCtx {
   // Backend connections (backends.cpp).
   struct Lease {
     BackendPtr backend;
-    net::TcpStream stream;
+    BackendStream stream;
     bool reused = false;
     size_t index = 0;  ///< position in the cluster's backends
   };
@@ -147,8 +153,11 @@ class WorkerCtx {
   runtime::Task<std::optional<Lease>> acquire(ClusterRuntime& cluster, std::string_view sticky_id,
                                               uint32_t connect_timeout_ms, bool allow_pooled);
   /// A fresh connection to the same backend (after a stale pooled one failed).
-  runtime::Task<std::optional<net::TcpStream>> reconnect(BackendRuntime& b,
-                                                         uint32_t connect_timeout_ms);
+  runtime::Task<std::optional<BackendStream>> reconnect(BackendRuntime& b,
+                                                        uint32_t connect_timeout_ms);
+  /// Connects (and, for a TLS backend, runs the handshake) within `connect_timeout_ms`.
+  runtime::Task<Result<BackendStream, net::Errno>> connect(BackendRuntime& b,
+                                                           uint32_t connect_timeout_ms);
   /// Ends a request on `lease`: back to the pool when `reusable`, else closed.
   void release(Lease& lease, bool reusable);
 

@@ -37,6 +37,8 @@ ProxyStats& ProxyStats::operator+=(const ProxyStats& o) {
   tls_resumed += o.tls_resumed;
   tls_handshake_failures += o.tls_handshake_failures;
   tls_handshakes_abandoned += o.tls_handshakes_abandoned;
+  backend_tls_handshakes += o.backend_tls_handshakes;
+  backend_tls_failures += o.backend_tls_failures;
   for (size_t i = 0; i < std::size(tls_failures_by_reason); ++i)
     tls_failures_by_reason[i] += o.tls_failures_by_reason[i];
   return *this;
@@ -88,13 +90,19 @@ void WorkerCtx::install(SnapshotPtr snap, const std::map<std::string, int>& new_
         cr.lb = old->lb;
     }
     for (size_t i = 0; i < cs.backends.size(); ++i) {
-      const std::string& key = cs.backends[i].address;
+      // A TLS cluster's backends have pools of their own (their connections carry its TLS).
+      const std::string key =
+          cs.tls ? "tls:" + cs.cluster.id + "@" + cs.backends[i].address : cs.backends[i].address;
       configured.insert(key);
       BackendPtr& b = backends[key];
       if (!b) {
         b = std::make_shared<BackendRuntime>();
         b->address = cs.addresses[i];
         b->key = key;
+      }
+      if (b->tls != cs.tls) {  // new TLS settings: pooled connections used the old ones
+        b->tls = cs.tls;
+        b->idle.clear();
       }
       cr.backends.push_back(b);
     }
@@ -192,6 +200,11 @@ struct Proxy::Impl {
     std::shared_ptr<const tls::CertificateResolver> resolver;  // published with the snapshot
   };
   std::map<std::string, TlsListener> tls;
+  struct BackendTls {
+    config::BackendTls settings;
+    std::shared_ptr<const tls::ClientContext> ctx;
+  };
+  std::map<std::string, BackendTls> backend_tls;  // by cluster id
   bool stopped = false;
 
   explicit Impl(ProxyOptions o)
@@ -296,17 +309,33 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
     return std::move(out.answers);
   };
 
-  // TLS towards backends is in the model but not in the data path yet: refuse it rather than
-  // connect in clear text.
-  for (const auto& [id, c] : next.clusters)
-    if (c.backend_tls.enabled)
+  // TLS towards backends: one client context per cluster, reused while its settings stay.
+  std::map<std::string, BackendTls> next_backend_tls;
+  for (const auto& [id, c] : next.clusters) {
+    if (!c.backend_tls.enabled) continue;
+    if (auto it = backend_tls.find(id);
+        it != backend_tls.end() && it->second.settings == c.backend_tls) {
+      next_backend_tls.emplace(id, it->second);
+      continue;
+    }
+    tls::ClientOptions o;
+    o.verify = c.backend_tls.verify;
+    o.ca_pem = c.backend_tls.ca_pem;
+    o.server_name = c.backend_tls.server_name;
+    o.alpn = c.backend_tls.alpn;
+    auto ctx = tls::ClientContext::create(std::move(o));
+    if (!ctx) {
+      size_t bad = 0;
       for (size_t i = 0; i < diff.size(); ++i) {
         const config::Cluster* rc = nullptr;
         if (auto* a = std::get_if<config::AddCluster>(&diff[i].body)) rc = &a->cluster;
         if (auto* u = std::get_if<config::UpdateCluster>(&diff[i].body)) rc = &u->cluster;
-        if (rc && rc->id == id)
-          return reject(i, "cluster \"" + id + "\": backend_tls is not supported yet");
+        if (rc && rc->id == id) bad = i;
       }
+      return reject(bad, "cluster \"" + id + "\": backend_tls: " + ctx.error());
+    }
+    next_backend_tls.emplace(id, BackendTls{c.backend_tls, *ctx});
+  }
 
   // TLS: build what HTTPS listeners serve (contexts, certificates) before any change; nothing
   // is published until the whole diff succeeded.
@@ -382,6 +411,7 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
   }
 
   auto snap = detail::Snapshot::build(next);
+  for (const auto& [id, t] : next_backend_tls) snap->clusters[id].tls = t.ctx;
   for (auto& [addr, t] : next_tls) {
     t.ctx->set_resolver(t.resolver);  // the next handshake sees it; live sessions keep theirs
     snap->tls_contexts.emplace(addr, t.ctx);
@@ -395,6 +425,7 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
   state = std::move(next);
   bound = std::move(next_bound);
   tls = std::move(next_tls);
+  backend_tls = std::move(next_backend_tls);
   return std::move(out.answers);
 }
 

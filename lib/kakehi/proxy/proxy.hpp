@@ -64,6 +64,8 @@ struct ProxyStats {
   uint64_t tls_handshake_failures = 0;  ///< refused by the TLS layer (an alert was sent)
   uint64_t tls_failures_by_reason[8] = {};  ///< the same, by tls::TlsErrorCode
   uint64_t tls_handshakes_abandoned = 0;    ///< timed out, or the client left before the end
+  uint64_t backend_tls_handshakes = 0;      ///< TLS handshakes with backends that succeeded
+  uint64_t backend_tls_failures = 0;        ///< failed (verification included) or timed out
   ProxyStats& operator+=(const ProxyStats& o);
 };
 

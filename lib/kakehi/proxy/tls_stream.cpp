@@ -26,7 +26,8 @@ bool copy_into(buffer::BufferPool& pool, std::span<const std::byte> data,
 }
 }  // namespace
 
-runtime::Task<bool> TlsStream::flush_output() {
+template <class Engine>
+runtime::Task<bool> BasicTlsStream<Engine>::flush_output() {
   if (writing_) co_return true;  // the write in flight sends these records when it is done
   writing_ = true;
   bool ok = true;
@@ -41,7 +42,12 @@ runtime::Task<bool> TlsStream::flush_output() {
   co_return ok;
 }
 
-runtime::Task<bool> TlsStream::handshake(uint64_t deadline_ns) {
+template <class Engine>
+runtime::Task<bool> BasicTlsStream<Engine>::handshake(uint64_t deadline_ns) {
+  // A client engine speaks first (its ClientHello); GCC 12 cannot take an `if constexpr`
+  // around a co_await here, hence the helper.
+  if (!start_engine()) co_return false;
+  if (conn_->has_output() && !co_await flush_output()) co_return false;
   for (;;) {
     auto r = co_await tcp_.recv_until(deadline_ns);
     if (!r || r->empty()) co_return false;
@@ -53,7 +59,9 @@ runtime::Task<bool> TlsStream::handshake(uint64_t deadline_ns) {
   }
 }
 
-runtime::Task<Result<buffer::Slice, net::Errno>> TlsStream::recv_until(uint64_t deadline_ns) {
+template <class Engine>
+runtime::Task<Result<buffer::Slice, net::Errno>> BasicTlsStream<Engine>::recv_until(
+    uint64_t deadline_ns) {
   for (;;) {
     if (auto plain = conn_->plaintext(); !plain.empty()) {
       auto s = pool_->acquire();
@@ -75,7 +83,21 @@ runtime::Task<Result<buffer::Slice, net::Errno>> TlsStream::recv_until(uint64_t 
   }
 }
 
-runtime::Task<Result<void, net::Errno>> TlsStream::write_all(buffer::BufferChain& chain) {
+template <class Engine>
+runtime::Task<bool> BasicTlsStream<Engine>::absorb() {
+  while (tcp_.has_pending_input()) {
+    auto r = co_await tcp_.recv();  // ready: does not wait
+    if (!r || r->empty()) co_return false;
+    auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
+    if (!p || p->peer_closed) co_return false;
+    if (conn_->has_output() && !co_await flush_output()) co_return false;
+  }
+  co_return conn_->plaintext().empty() && conn_->state() == tls::ConnState::Open;
+}
+
+template <class Engine>
+runtime::Task<Result<void, net::Errno>> BasicTlsStream<Engine>::write_all(
+    buffer::BufferChain& chain) {
   for (const buffer::Slice& s : chain.slices()) {
     if (!conn_->write(std::span<const std::byte>(s.data(), s.size()))) {
       chain.clear();
@@ -87,13 +109,16 @@ runtime::Task<Result<void, net::Errno>> TlsStream::write_all(buffer::BufferChain
   co_return Result<void, net::Errno>{};
 }
 
-runtime::Task<Result<void, net::Errno>> TlsStream::write_all(std::span<const std::byte> data) {
+template <class Engine>
+runtime::Task<Result<void, net::Errno>> BasicTlsStream<Engine>::write_all(
+    std::span<const std::byte> data) {
   if (!conn_->write(data)) co_return Unexpected(EPROTO);
   if (!co_await flush_output()) co_return Unexpected(EPIPE);
   co_return Result<void, net::Errno>{};
 }
 
-runtime::Task<Result<void, net::Errno>> TlsStream::shutdown_write() {
+template <class Engine>
+runtime::Task<Result<void, net::Errno>> BasicTlsStream<Engine>::shutdown_write() {
   if (!closed_) {
     closed_ = true;
     conn_->shutdown();
@@ -102,7 +127,8 @@ runtime::Task<Result<void, net::Errno>> TlsStream::shutdown_write() {
   co_return co_await tcp_.shutdown_write();
 }
 
-runtime::Task<void> TlsStream::close() {
+template <class Engine>
+runtime::Task<void> BasicTlsStream<Engine>::close() {
   if (!closed_ && !writing_ && conn_->state() == tls::ConnState::Open) {
     closed_ = true;
     conn_->shutdown();
@@ -112,5 +138,8 @@ runtime::Task<void> TlsStream::close() {
   }
   co_await tcp_.close();
 }
+
+template class BasicTlsStream<tls::Connection>;
+template class BasicTlsStream<tls::ClientConnection>;
 
 }  // namespace kakehi::proxy::detail

@@ -1,6 +1,8 @@
-// TlsStream: a client connection of an HTTPS listener, with the reading and writing interface
+// BasicTlsStream: a TLS connection over a net::TcpStream, with the reading and writing interface
 // of net::TcpStream that the sessions use (recv_until, recv, write_all, has_pending_input,
-// queued_buffers, shutdown_write, close), over a tls::Connection (docs/tls.md). Ciphertext
+// queued_buffers, shutdown_write, close), over a TLS engine (docs/tls.md): tls::Connection on
+// the client side of an HTTPS listener (TlsStream), tls::ClientConnection towards a TLS backend
+// (BackendTlsStream). Ciphertext
 // arrives in pool slices and is fed to the engine; plaintext goes back out as pool slices; a
 // write encrypts the slices of a chain and sends the records as pool slices.
 //
@@ -17,17 +19,18 @@
 #include "kakehi/common/result.hpp"
 #include "kakehi/net/tcp.hpp"
 #include "kakehi/runtime/task.hpp"
+#include "kakehi/tls/client.hpp"
 #include "kakehi/tls/connection.hpp"
 
 namespace kakehi::proxy::detail {
 
-class TlsStream {
+template <class Engine>
+class BasicTlsStream {
  public:
   using Errno = net::Errno;
-  TlsStream(net::TcpStream tcp, std::shared_ptr<const tls::Context> ctx, buffer::BufferPool& pool)
-      : tcp_(std::move(tcp)),
-        conn_(std::make_unique<tls::Connection>(std::move(ctx))),
-        pool_(&pool) {}
+  template <class Context>
+  BasicTlsStream(net::TcpStream tcp, std::shared_ptr<const Context> ctx, buffer::BufferPool& pool)
+      : tcp_(std::move(tcp)), conn_(std::make_unique<Engine>(std::move(ctx))), pool_(&pool) {}
 
   int fd() const noexcept { return tcp_.fd(); }
   net::Address peer_address() const { return tcp_.peer_address(); }
@@ -37,10 +40,12 @@ class TlsStream {
   size_t queued_buffers() const noexcept {
     return (conn_->plaintext().empty() ? 0 : 1) + tcp_.queued_buffers();
   }
-  const tls::Connection& connection() const noexcept { return *conn_; }
+  bool is_open() const noexcept { return tcp_.is_open() && conn_->state() == tls::ConnState::Open; }
+  const Engine& connection() const noexcept { return *conn_; }
 
-  /// Runs the handshake until it completes (true) or fails, times out or the peer goes (false;
-  /// an alert, if any, has been sent). `deadline_ns` is on the worker's clock.
+  /// Runs the handshake (a client engine sends its hello first) until it completes (true) or fails,
+  /// times out or the peer goes (false; an alert, if any, has been sent). `deadline_ns` is on the
+  /// worker's clock.
   runtime::Task<bool> handshake(uint64_t deadline_ns);
   /// Plaintext, at most one pool buffer of it; an empty slice at the end of the stream
   /// (close_notify or the TCP end); ETIMEDOUT past the deadline; EPROTO when TLS fails.
@@ -49,6 +54,10 @@ class TlsStream {
   /// Encrypts and sends everything in `chain` (emptied).
   runtime::Task<Result<void, Errno>> write_all(buffer::BufferChain& chain);
   runtime::Task<Result<void, Errno>> write_all(std::span<const std::byte> data);
+  /// For an idle pooled connection: feeds what has already arrived (a TLS 1.3 server's session
+  /// tickets come after the handshake) without waiting. False when the connection cannot carry
+  /// a request: closed, failed, or application bytes arrived unasked.
+  runtime::Task<bool> absorb();
   /// Sends close_notify, then ends the TCP write side.
   runtime::Task<Result<void, Errno>> shutdown_write();
   /// Sends close_notify (best effort) and closes the socket.
@@ -56,14 +65,25 @@ class TlsStream {
 
  private:
   runtime::Task<bool> flush_output();
+  bool start_engine() {
+    if constexpr (requires(Engine & e) { e.start(); })
+      return static_cast<bool>(conn_->start());
+    else
+      return true;
+  }
 
   net::TcpStream tcp_;
-  std::unique_ptr<tls::Connection> conn_;  // not movable: wolfSSL's callbacks hold its address
+  std::unique_ptr<Engine> conn_;  // not movable: wolfSSL's callbacks hold its address
   buffer::BufferPool* pool_;
   buffer::BufferChain out_;  // records being sent
   bool writing_ = false;
   bool peer_closed_ = false;
   bool closed_ = false;
 };
+
+using TlsStream = BasicTlsStream<tls::Connection>;
+using BackendTlsStream = BasicTlsStream<tls::ClientConnection>;
+extern template class BasicTlsStream<tls::Connection>;
+extern template class BasicTlsStream<tls::ClientConnection>;
 
 }  // namespace kakehi::proxy::detail
