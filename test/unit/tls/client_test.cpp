@@ -34,7 +34,8 @@ void must(const std::vector<std::string>& argv, const TempDir& d) {
 }
 
 /// ca / other-ca (self-signed P-256 CAs), backend (P-256 leaf for backend.test signed by ca),
-/// ip (leaf signed by ca, SAN IP:127.0.0.1), self (self-signed, SAN self.test).
+/// expired (backend.test, notAfter yesterday), ip (leaf signed by ca, SAN IP:127.0.0.1), self
+/// (self-signed, SAN self.test).
 struct BackendCerts {
   TempDir dir;
   BackendCerts() {
@@ -52,6 +53,11 @@ struct BackendCerts {
     must({"openssl", "x509", "-req", "-in", d.path("backend.csr"), "-CA", d.path("ca.pem"),
           "-CAkey", d.path("ca.key"), "-CAcreateserial", "-days", "30", "-extfile",
           d.path("backend.ext"), "-out", d.path("backend.pem")},
+         d);
+    // expired: the backend.test key and names, notAfter yesterday
+    must({"openssl", "x509", "-req", "-in", d.path("backend.csr"), "-CA", d.path("ca.pem"),
+          "-CAkey", d.path("ca.key"), "-CAcreateserial", "-days", "-1", "-extfile",
+          d.path("backend.ext"), "-out", d.path("expired.pem")},
          d);
     // ip: a leaf signed by ca for the address 127.0.0.1 only
     must(
@@ -404,7 +410,11 @@ TEST_CASE("client: ClientContext::create refuses bad input with a reason") {
   CHECK_FALSE(ClientContext::create(o));
 
   o = {};  // the system bundle
+  const auto t0 = std::chrono::steady_clock::now();
   r = ClientContext::create(o);
+  MESSAGE("ClientContext::create with the system CA bundle: ",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3,
+          " ms");
   REQUIRE(r);
   CHECK((*r)->options().verify);
 }
@@ -758,4 +768,19 @@ TEST_CASE("client: HelloRetryRequest (a server that only takes P-384) and an RSA
     CHECK(t.connected);
     CHECK(t.reply == "dnekcab olleh\n");
   }
+}
+
+TEST_CASE("client: an expired backend certificate fails verification; verify=false takes it") {
+  ClientOptions o;
+  o.ca_pem = bcerts().pem("ca");
+  o.server_name = "backend.test";
+  const std::vector<std::string> expired = {"-cert", bcerts().file("expired.pem"), "-key",
+                                            bcerts().file("backend.key")};
+  auto t = talk(client_ctx(o), expired);
+  INFO(t.error);
+  CHECK_FALSE(t.connected);
+  CHECK(t.error.rfind("certificate verify failed: certificate expired", 0) == 0);
+  o.verify = false;
+  t = talk(client_ctx(o), expired);
+  CHECK(t.connected);
 }
