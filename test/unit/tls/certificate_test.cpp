@@ -30,7 +30,7 @@ CertErrorCode load_error(const CertificateSource& s, std::int64_t now = now_unix
 TEST_CASE("RSA 2048 with PKCS#8 and PKCS#1 keys: names from the SAN") {
   for (const char* key : {"rsa.key", "rsa-pkcs1.key"}) {
     auto r = context()->load_certificate(certs().source("rsa", key), now_unix());
-    REQUIRE_MESSAGE(r, key, ": ", (r ? "" : r.error().reason));
+    REQUIRE_MESSAGE(r, std::string(key), ": ", (r ? "" : r.error().reason));
     CHECK((*r)->key() == KeyKind::Rsa);
     CHECK((*r)->names() == std::vector<std::string>{"rsa.test", "www.rsa.test"});
     CHECK((*r)->not_after() > now_unix() + 29 * 86400);
@@ -42,7 +42,7 @@ TEST_CASE("RSA 2048 with PKCS#8 and PKCS#1 keys: names from the SAN") {
 TEST_CASE("ECDSA P-256 with SEC1 and PKCS#8 keys, P-384") {
   for (const char* key : {"p256.key", "p256-sec1.key"}) {
     auto r = context()->load_certificate(certs().source("p256", key), now_unix());
-    REQUIRE_MESSAGE(r, key, ": ", (r ? "" : r.error().reason));
+    REQUIRE_MESSAGE(r, std::string(key), ": ", (r ? "" : r.error().reason));
     CHECK((*r)->key() == KeyKind::EcdsaP256);
   }
   CHECK(kakehi::test::slurp(certs().file("p256-sec1.key")).find("BEGIN EC PRIVATE KEY") !=

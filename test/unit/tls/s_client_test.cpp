@@ -113,6 +113,12 @@ TEST_CASE("TLS 1.3 suites and groups") {
   ContextOptions only_p384;
   only_p384.groups = {Group::P384};
   auto narrow = listener(only_p384);
+  // The client's key share is X25519 only: HelloRetryRequest, then a second ClientHello that
+  // goes to wolfSSL directly.
+  auto hrr =
+      run_s_client(narrow, {"-tls1_3", "-servername", "p256.test", "-groups", "X25519:P-384"});
+  check_served(hrr, "p256.test");
+  CHECK(has(hrr, "Server Temp Key: ECDH, secp384r1"));
   auto run = run_s_client(narrow, {"-tls1_3", "-servername", "p256.test", "-groups", "X25519"});
   INFO(run.client_output);
   CHECK_FALSE(run.connected);

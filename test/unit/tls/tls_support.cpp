@@ -95,7 +95,10 @@ int run(const std::vector<std::string>& argv, const std::string& log, int timeou
   return c.wait(timeout_ms);
 }
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_unix() {
+  (void)certs();  // first: a certificate made after `now` was taken would be "not yet valid"
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 namespace {
 

@@ -61,6 +61,7 @@ struct Certs {
 };
 const Certs& certs();
 
+/// Current Unix time, taken after the certificates were generated.
 std::int64_t now_unix();
 
 /// What an s_client run saw.
