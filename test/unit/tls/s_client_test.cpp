@@ -229,3 +229,19 @@ TEST_CASE("a certificate swap: the next handshake sees the new one") {
   CHECK(old_cert.use_count() >= 1);  // the earlier connection's info still owns it
   CHECK(old_cert->names() == std::vector<std::string>{"p256.test"});
 }
+
+TEST_CASE("tickets resume with the session cache off") {
+  ContextOptions o;
+  o.session_cache = false;
+  auto ctx = listener(o);
+  kakehi::test::TempDir dir;
+  const std::string sess = dir.path("sess.pem");
+  for (const char* v : {"-tls1_3", "-tls1_2"}) {
+    CAPTURE(v);
+    auto first = run_s_client(ctx, {v, "-servername", "p256.test", "-sess_out", sess});
+    check_served(first, "p256.test");
+    auto again = run_s_client(ctx, {v, "-servername", "p256.test", "-sess_in", sess});
+    check_served(again, "p256.test");
+    CHECK(again.info.resumed);
+  }
+}
