@@ -51,6 +51,7 @@ bool is_ip_literal(const std::string& name) noexcept {
 }
 
 ClientContext::~ClientContext() {
+  if (session_owned_ && session_ != nullptr) wolfSSL_SESSION_free(session_);
   if (ctx_ != nullptr) wolfSSL_CTX_free(ctx_);
 }
 
@@ -110,6 +111,10 @@ Result<std::shared_ptr<ClientContext>, std::string> ClientContext::create(Client
   } else {
     wolfSSL_CTX_set_verify(c, WOLFSSL_VERIFY_NONE, nullptr);
   }
+  // No TLS 1.2 session tickets (wolfSSL offers them only on request): wolfSSL 5.5.4's client
+  // fails a TLS 1.2 handshake with "Out of order message" when its ticket is refused (another
+  // backend of the cluster, rotated keys) instead of going on with the full handshake. TLS 1.2
+  // resumes through session ids; TLS 1.3 tickets are fine.
   wolfSSL_CTX_SetIORecv(c, recv_cb);
   wolfSSL_CTX_SetIOSend(c, send_cb);
 
@@ -119,17 +124,23 @@ Result<std::shared_ptr<ClientContext>, std::string> ClientContext::create(Client
   return out;
 }
 
-void ClientContext::remember_session(WOLFSSL_SESSION* s) const {
+void ClientContext::remember_session(WOLFSSL_SESSION* s, bool owned) const {
   if (s == nullptr) return;
-  std::lock_guard lock(session_mu_);
-  session_ = s;
+  WOLFSSL_SESSION* old = nullptr;
+  {
+    std::lock_guard lock(session_mu_);
+    if (session_owned_) old = session_;
+    session_ = s;
+    session_owned_ = owned;
+  }
+  // No other thread can still read `old`: offer_session reads the slot under the same lock.
+  if (old != nullptr) wolfSSL_SESSION_free(old);
 }
 
 void ClientContext::offer_session(WOLFSSL* ssl) const {
   std::lock_guard lock(session_mu_);
-  // wolfSSL_set_session finds the session behind the reference (under wolfSSL's cache locks)
-  // and copies it into `ssl`; a reference whose entry was evicted or expired is refused (full
-  // handshake).
+  // wolfSSL_set_session copies the session into `ssl` (a cache reference is looked up under
+  // wolfSSL's cache locks); an evicted or expired one is refused: a full handshake.
   if (session_ != nullptr) (void)wolfSSL_set_session(ssl, session_);
 }
 
@@ -286,9 +297,19 @@ Result<Progress, TlsError> ClientConnection::drive(Progress p) {
   return p;
 }
 
-// On the client side wolfSSL_get_session returns a persistent reference into wolfSSL's
-// process-wide client cache (a static table: never freed, checked by hash when used).
-void ClientConnection::save_session() { ctx_->remember_session(wolfSSL_get_session(ssl_)); }
+// TLS 1.2: after the handshake nothing changes the connection's session any more (no
+// renegotiation), so the context shares it by reference count (wolfSSL_get1_session) — this also
+// covers a server that sends tickets with an empty session id, which wolfSSL's client cache
+// cannot index. TLS 1.3: a later NewSessionTicket rewrites the connection's session in place, so
+// the context keeps wolfSSL_get_session's reference into the process-wide client cache instead
+// (a static table, never freed, checked by a hash of the session id when used; copied under
+// wolfSSL's locks).
+void ClientConnection::save_session() {
+  if (info_.version == "TLSv1.2")
+    ctx_->remember_session(wolfSSL_get1_session(ssl_), true);
+  else
+    ctx_->remember_session(wolfSSL_get_session(ssl_), false);
+}
 
 void ClientConnection::fill_info() {
   info_.resumed = wolfSSL_session_reused(ssl_) != 0;

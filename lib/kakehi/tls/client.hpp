@@ -61,10 +61,10 @@ class ClientContext {
   const ClientOptions& options() const noexcept { return options_; }
   WOLFSSL_CTX* native() const noexcept { return ctx_; }
 
-  /// The resumption slot (internal to ClientConnection): keeps `s`, a reference into
-  /// wolfSSL's client session cache (replacing the previous one) / offers it to `ssl` before
-  /// its handshake.
-  void remember_session(WOLFSSL_SESSION* s) const;
+  /// The resumption slot (internal to ClientConnection): keeps `s` (replacing the previous
+  /// one; `owned`: a reference-counted session to free, else a reference into wolfSSL's client
+  /// cache) / offers it to `ssl` before its handshake.
+  void remember_session(WOLFSSL_SESSION* s, bool owned) const;
   void offer_session(WOLFSSL* ssl) const;
 
  private:
@@ -74,7 +74,8 @@ class ClientContext {
   WOLFSSL_CTX* ctx_ = nullptr;
   std::string alpn_list_;  // comma-separated, as wolfSSL_UseALPN takes it
   mutable std::mutex session_mu_;
-  mutable WOLFSSL_SESSION* session_ = nullptr;  // not owned: wolfSSL's client cache
+  mutable WOLFSSL_SESSION* session_ = nullptr;
+  mutable bool session_owned_ = false;
   friend class ClientConnection;
 };
 

@@ -784,3 +784,66 @@ TEST_CASE("client: an expired backend certificate fails verification; verify=fal
   t = talk(client_ctx(o), expired);
   CHECK(t.connected);
 }
+
+TEST_CASE("client <-> server engines: a session from another server means a full handshake") {
+  // Two listeners with their own ticket keys stand for two backends of one cluster. Their
+  // session-id cache is off: wolfSSL's is process-wide, which two real backends do not share.
+  ContextOptions so;
+  so.session_cache = false;
+  auto a = chain_server_context(so);
+  auto b = chain_server_context(so);
+  for (auto v : {TlsVersion::Tls13, TlsVersion::Tls12}) {
+    ClientOptions o;
+    o.min_version = o.max_version = v;
+    auto cctx = chain_client_context(o);
+    const std::shared_ptr<Context> order[] = {a, b, b, a};
+    // TLS 1.2 resumes through session ids only (no tickets offered, see client.cpp).
+    const bool t13 = v == TlsVersion::Tls13;
+    const bool expect_resumed[] = {false, false, t13, false};
+    for (int i = 0; i < 4; ++i) {
+      INFO("version ", static_cast<int>(v), " connection ", i);
+      ClientConnection c(cctx);
+      Connection s(order[i]);
+      REQUIRE(c.start());
+      std::string err;
+      REQUIRE_MESSAGE(pump(c, s, &err), err);
+      REQUIRE(c.state() == ConnState::Open);
+      REQUIRE(s.write(std::as_bytes(std::span("x", 1))));
+      REQUIRE(pump(c, s));
+      CHECK(c.plaintext().size() == 1);
+      CHECK(c.handshake().resumed == expect_resumed[i]);
+    }
+  }
+}
+
+TEST_CASE("client: TLS 1.2 against a ticket-only server (s_server -no_cache): full handshakes") {
+  ClientOptions o;
+  o.ca_pem = bcerts().pem("ca");
+  o.server_name = "backend.test";
+  auto ctx = client_ctx(o);
+  std::vector<Talk> first;
+  const auto t = talk(ctx, backend_args() + std::vector<std::string>{"-tls1_2", "-no_cache"},
+                      "again\n", 2, &first);
+  INFO(t.error);
+  REQUIRE(t.connected);
+  CHECK_FALSE(t.info.resumed);
+  CHECK(t.reply == "niaga\n");
+  CHECK(t.server_log.find("TLS client extension \"session ticket\"") == std::string::npos);
+}
+
+TEST_CASE("client: a session from another s_server means a full handshake (TLS 1.3, 1.2)") {
+  for (const char* v : {"-tls1_3", "-tls1_2"}) {
+    ClientOptions o;
+    o.ca_pem = bcerts().pem("ca");
+    o.server_name = "backend.test";
+    auto ctx = client_ctx(o);
+    const auto args = backend_args() + std::vector<std::string>{v};
+    auto t = talk(ctx, args);  // server 1: a session under its keys / in its cache
+    REQUIRE(t.connected);
+    t = talk(ctx, args);  // server 2: another process
+    INFO(std::string(v), " ", t.error);
+    REQUIRE(t.connected);
+    CHECK_FALSE(t.info.resumed);
+    CHECK(t.reply == "dnekcab olleh\n");
+  }
+}
