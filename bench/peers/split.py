@@ -8,7 +8,10 @@ each target runs wrk (pinned to the load CPU) while reading the proxy's utime/st
 and counting its syscalls with `perf stat -e raw_syscalls:sys_enter`. Targets are measured in
 rotation within each round, so their figures share the machine's conditions.
 
-  bench/peers/split.py [--rounds 2] [--duration 4] [--scenarios S1,S2,S3,S8] [--out FILE]
+  bench/peers/split.py [--rounds 2] [--duration 4] [--scenarios S1,S2,S3,S8,T1,T6] [--out FILE]
+
+T1/T6 are HTTPS (TLS 1.3 with the harness's client settings): keep-alive, and a full handshake
+per request (every server runs with the harness's openssl-server.cnf: no TLS 1.3 tickets).
 
 Needs: the harness (../shared/bench), haproxy, nginx, wrk, taskset, perf (Debian linux-perf).
 Every process it starts is stopped by PID (the harness's stop_all) on exit.
@@ -28,11 +31,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 HARNESS = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "run-peers"))
 
-SCENARIOS = {  # name: (path, connections, extra wrk args)
-    "S1": ("/hello", 64, []),
-    "S2": ("/16k", 64, []),
-    "S3": ("/hello", 64, ["-H", "Connection: close"]),
-    "S8": ("/hello", 256, []),
+SCENARIOS = {  # name: (path, connections, extra wrk args, over TLS)
+    "S1": ("/hello", 64, [], False),
+    "S2": ("/16k", 64, [], False),
+    "S3": ("/hello", 64, ["-H", "Connection: close"], False),
+    "S8": ("/hello", 256, [], False),
+    # HTTPS (TLS 1.3, the harness's client settings): keep-alive, and one handshake per request.
+    "T1": ("/hello", 64, [], True),
+    "T6": ("/hello", 64, ["-H", "Connection: close"], True),
 }
 
 
@@ -62,15 +68,17 @@ def tree_times(rp, root):
 
 
 def measure(rp, pid, port, scen, duration, load_cpu):
-    path, conns, extra = SCENARIOS[scen]
+    path, conns, extra, tls = SCENARIOS[scen]
+    url = "https://127.0.0.1:%d%s" % (port + 2, path) if tls else "http://127.0.0.1:%d%s" % (port, path)
     pids = ",".join(str(p) for p in rp.proc_tree(pid))
     perf_out = tempfile.NamedTemporaryFile(prefix="perf-", suffix=".txt", delete=False).name
     perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p", pids,
                              "-o", perf_out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     u0, s0 = tree_times(rp, pid)
     cmd = ["taskset", "-c", str(load_cpu), "wrk", "-t1", "-c%d" % conns, "-d%ds" % duration,
-           "--latency"] + extra + ["http://127.0.0.1:%d%s" % (port, path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30).stdout
+           "--latency"] + extra + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30,
+                         env=rp.CLIENT_ENV if tls else None).stdout
     u1, s1 = tree_times(rp, pid)
     perf.send_signal(2)  # SIGINT: perf prints its counts and exits
     try:
@@ -105,6 +113,7 @@ def main():
     args = ap.parse_args()
     args.kakehi = os.path.abspath(args.kakehi)
     scens = args.scenarios.split(",")
+    with_tls = any(SCENARIOS[x][3] for x in scens)
     for tool in ("taskset", "wrk", "perf", "haproxy", "nginx"):
         if not shutil.which(tool):
             raise SystemExit("split.py: missing tool: %s" % tool)
@@ -124,10 +133,21 @@ def main():
         with open(os.path.join(docroot, "16k"), "wb") as f:
             f.write(b"x" * rp.BIG_SIZE)
         b = args.base_port
+        # The same kind of certificate as the harness (ECDSA P-256, localhost); kakehi's
+        # template always has its HTTPS listener.
+        cert, key, pem = (os.path.join(tmp, x) for x in ("cert.pem", "key.pem", "certkey.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30)
+        with open(pem, "w") as f:
+            f.write(open(cert).read() + open(key).read())
         common = {"backend_port": b, "backend_h2c_port": b + 1, "backend_tls_port": b + 2,
-                  "cert": "/nonexistent", "key": "/nonexistent", "pem": "/nonexistent",
-                  "docroot": docroot}
+                  "cert": cert, "key": key, "pem": pem, "docroot": docroot}
         env = dict(os.environ)
+        env["OPENSSL_CONF"] = os.path.join(rp.PEERS_DIR, "openssl-server.cnf")
         # The origin without its TLS listener (no certificate here).
         origin_conf = os.path.join(tmp, "backend-nginx.conf")
         with open(os.path.join(rp.PEERS_DIR, "backend-nginx.conf")) as f:
@@ -144,12 +164,14 @@ def main():
         for i, (name, cmd) in enumerate(targets.items()):
             port = b + 10 * (i + 1)
             wdir = os.path.join(tmp, name)
-            # Peers' TLS/h2c binds are dropped: only the HTTP/1.1 listener is measured here.
+            # Peers' h2c binds are dropped (and their TLS binds unless a T scenario runs).
+            def dropped(line):
+                return "{h2c_port}" in line or (not with_tls and ("{tls_port}" in line
+                                                                    or "ssl" in line))
             if name == "haproxy":
                 src = os.path.join(rp.PEERS_DIR, "haproxy.cfg")
                 with open(src) as f:
-                    text = "\n".join(l for l in f.read().split("\n")
-                                     if "{tls_port}" not in l and "{h2c_port}" not in l)
+                    text = "\n".join(l for l in f.read().split("\n") if not dropped(l))
                 conf = os.path.join(tmp, "haproxy.cfg")
                 with open(conf, "w") as f:
                     f.write(text)
@@ -157,16 +179,14 @@ def main():
             elif name == "nginx":
                 src = os.path.join(rp.PEERS_DIR, "nginx.conf")
                 with open(src) as f:
-                    text = "\n".join(l for l in f.read().split("\n")
-                                     if "ssl" not in l and "{tls_port}" not in l
-                                     and "{h2c_port}" not in l)
+                    text = "\n".join(l for l in f.read().split("\n") if not dropped(l))
                 conf = os.path.join(tmp, "nginx.conf")
                 with open(conf, "w") as f:
                     f.write(text)
                 cmd = "nginx -e stderr -p {workdir}/ -c {conf:%s} -g 'daemon off;'" % conf
             v = dict(common, workdir=wdir, port=port, h2c_port=port + 1, tls_port=port + 2)
             p, _ = rp.start_server(name, cmd, v, wdir, args.proxy_cpu, env)
-            rp.wait_ready(name, p, [port], wdir)
+            rp.wait_ready(name, p, [port, port + 2] if with_tls else [port], wdir)
             servers[name] = (p.pid, port)
         for rnd in range(args.rounds):
             order = list(servers)
