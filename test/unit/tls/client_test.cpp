@@ -847,3 +847,37 @@ TEST_CASE("client: a session from another s_server means a full handshake (TLS 1
     CHECK(t.reply == "dnekcab olleh\n");
   }
 }
+
+TEST_CASE("client <-> server engines: the server's flights fed to the client one byte at a time") {
+  auto sctx = chain_server_context();
+  for (auto v : {TlsVersion::Tls13, TlsVersion::Tls12}) {
+    ClientOptions o;
+    o.min_version = o.max_version = v;
+    o.resume = false;
+    ClientConnection c(chain_client_context(o));
+    Connection s(sctx);
+    REQUIRE(c.start());
+    int done = 0;
+    for (int round = 0; round < 10 && c.state() == ConnState::Handshaking; ++round) {
+      REQUIRE(s.feed(c.output()));
+      c.consume_output(c.output().size());
+      const auto wire = s.output();
+      for (std::size_t i = 0; i < wire.size(); ++i) {
+        auto p = c.feed(wire.subspan(i, 1));
+        REQUIRE(p);
+        done += p->handshake_done ? 1 : 0;
+      }
+      s.consume_output(wire.size());
+    }
+    CHECK(done == 1);
+    REQUIRE(c.state() == ConnState::Open);
+    REQUIRE(pump(c, s));  // the client's Finished (TLS 1.3)
+    REQUIRE(s.state() == ConnState::Open);
+    REQUIRE(s.write(std::as_bytes(std::span("pong", 4))));
+    const auto wire = s.output();
+    for (std::size_t i = 0; i < wire.size(); ++i) REQUIRE(c.feed(wire.subspan(i, 1)));
+    s.consume_output(wire.size());
+    CHECK(std::string_view(reinterpret_cast<const char*>(c.plaintext().data()),
+                           c.plaintext().size()) == "pong");
+  }
+}
