@@ -69,6 +69,7 @@ const Pki& pki() {
     x.leaf("wild", "wildcard", "DNS:*.wild.test");
     x.leaf("other", "other.test", "DNS:other.test");
     x.leaf("backend", "backend.test", "DNS:backend.test");
+    x.leaf("backend-ip", "an address", "IP:127.0.0.1");
     // A second CA that signed nothing here: verification against it must fail.
     x.openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                "-keyout", x.at("ca2.key"), "-out", x.at("ca2.pem"), "-subj", "/CN=kakehi other CA",
@@ -283,13 +284,14 @@ namespace {
 // `openssl s_server -www` with the `backend` certificate: a TLS origin answering GET with a
 // status page (HTTP/1.0, close-delimited).
 struct TlsOrigin {
-  uint16_t port = free_port();
-  Child child{{"openssl", "s_server", "-accept", std::to_string(port), "-cert",
-               pki().at("backend.pem"), "-key", pki().at("backend.key"), "-www"},
-              false};
-  TlsOrigin() {
+  explicit TlsOrigin(const std::string& leaf = "backend")
+      : child({"openssl", "s_server", "-accept", std::to_string(port), "-cert",
+               pki().at(leaf + ".pem"), "-key", pki().at(leaf + ".key"), "-www"},
+              false) {
     REQUIRE(eventually([&] { return !connect_refused(port); }));
   }
+  uint16_t port = free_port();  // declared before `child`, which uses it
+  Child child;
 };
 
 config::Cluster tls_cluster(bool verify, const std::string& ca, const std::string& name) {
@@ -344,4 +346,20 @@ TEST_CASE("https: TLS towards a backend, verified by CA and name; failures answe
   CHECK(answers[0].status == config::AnswerStatus::Error);
   CHECK(answers[0].message.find("bad-ca") != std::string::npos);
   CHECK(answers[0].message.find("backend_tls") != std::string::npos);
+}
+
+TEST_CASE("https: a backend addressed by IP, its certificate naming only that IP") {
+  TlsOrigin origin("backend-ip");
+  Rig rig;
+  rig.add_http_listener();
+  Diff d;
+  d(config::AddCluster{tls_cluster(true, "ca.pem", "127.0.0.1")});  // checked, not sent as SNI
+  d(config::AddBackend{backend("tlsb", "b0", local(origin.port))});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "tlsb", "tlsb.test")});
+  rig.apply(d);
+  CHECK(curl_get(rig.port, "/", "tlsb.test").status == 200);
+  Diff other;
+  other(config::UpdateCluster{tls_cluster(true, "ca.pem", "127.0.0.2")});
+  rig.apply(other);
+  CHECK(curl_get(rig.port, "/", "tlsb.test").status == 503);
 }

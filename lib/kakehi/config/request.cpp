@@ -61,8 +61,10 @@ Check check_backend_tls(const BackendTls& t) {
   if (!t.server_name.empty()) {
     std::string why;
     auto k = classify_hostname(t.server_name, &why);
-    if (!k || *k != HostKind::Exact)
-      return invalid("backend_tls.server_name", quoted(t.server_name) + " is not a DNS name");
+    const bool ip = valid_ipv4(t.server_name) || valid_ipv6(t.server_name);
+    if (!ip && (!k || *k != HostKind::Exact))
+      return invalid("backend_tls.server_name",
+                     quoted(t.server_name) + " is not a DNS name or an IP address");
   }
   return std::nullopt;
 }

@@ -156,6 +156,10 @@ TEST_CASE("field validation names the field") {
   bt.backend_tls.enabled = true;
   bt.backend_tls.server_name = "*.a.com";
   CHECK(rejected(s, {req("x", AddCluster{bt})}).field == "backend_tls.server_name");
+  for (const char* ip : {"127.0.0.1", "::1"}) {  // an IP is checked against IP SANs
+    bt.backend_tls.server_name = ip;
+    CHECK(apply(s, {req("x", AddCluster{bt})}).has_value());
+  }
   bt.backend_tls.server_name = "origin.a.com";
   bt.backend_tls.alpn = {""};
   CHECK(rejected(s, {req("x", AddCluster{bt})}).field == "backend_tls.alpn");
