@@ -79,12 +79,8 @@ Result<std::shared_ptr<ClientContext>, std::string> ClientContext::create(Client
   detail::CtxPtr ctx(wolfSSL_CTX_new(method));
   if (!ctx) return Unexpected(std::string("wolfSSL_CTX_new failed"));
   WOLFSSL_CTX* c = ctx.get();
-  if (wolfSSL_CTX_SetMinVersion(
-          c, o.min_version == TlsVersion::Tls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) !=
-      WOLFSSL_SUCCESS)
-    return Unexpected(std::string("cannot set the minimum TLS version"));
-  if (wolfSSL_CTX_set_cipher_list(c, o.cipher_list.c_str()) != WOLFSSL_SUCCESS)
-    return Unexpected("no usable cipher suite in \"" + o.cipher_list + "\"");
+  if (std::string e = detail::set_version_and_suites(c, o.min_version, o.cipher_list); !e.empty())
+    return Unexpected(std::move(e));
   wolfSSL_CTX_SetMinRsaKey_Sz(c, 2048);
   wolfSSL_CTX_SetMinEccKey_Sz(c, 256);
 
@@ -154,22 +150,11 @@ ClientConnection::~ClientConnection() {
 }
 
 int ClientConnection::on_recv(char* buf, int sz) noexcept {
-  if (sz <= 0) return 0;
-  std::span<const std::byte> src = !pending_.empty() ? pending_.data() : input_;
-  if (src.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
-  const std::size_t n = std::min(src.size(), static_cast<std::size_t>(sz));
-  std::memcpy(buf, src.data(), n);
-  if (!pending_.empty())
-    pending_.consume(n);
-  else
-    input_ = input_.subspan(n);
-  return static_cast<int>(n);
+  return detail::memory_recv(pending_, input_, buf, sz);
 }
 
 int ClientConnection::on_send(const char* buf, int sz) noexcept {
-  if (sz <= 0) return 0;
-  out_.append(std::span(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(sz)));
-  return sz;
+  return detail::memory_send(out_, buf, sz);
 }
 
 Result<Progress, TlsError> ClientConnection::fail(TlsErrorCode code, std::string reason,

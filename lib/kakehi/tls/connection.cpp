@@ -67,23 +67,33 @@ Connection::~Connection() {
   if (ssl_ != nullptr) wolfSSL_free(ssl_);
 }
 
-int Connection::on_recv(char* buf, int sz) noexcept {
+namespace detail {
+int memory_recv(ByteQueue& pending, std::span<const std::byte>& input, char* buf, int sz) noexcept {
   if (sz <= 0) return 0;
-  std::span<const std::byte> src = !pending_.empty() ? pending_.data() : input_;
+  std::span<const std::byte> src = !pending.empty() ? pending.data() : input;
   if (src.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
   const std::size_t n = std::min(src.size(), static_cast<std::size_t>(sz));
   std::memcpy(buf, src.data(), n);
-  if (!pending_.empty())
-    pending_.consume(n);
+  if (!pending.empty())
+    pending.consume(n);
   else
-    input_ = input_.subspan(n);
+    input = input.subspan(n);
   return static_cast<int>(n);
 }
 
-int Connection::on_send(const char* buf, int sz) noexcept {
+int memory_send(ByteQueue& out, const char* buf, int sz) noexcept {
   if (sz <= 0) return 0;
-  out_.append(std::span(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(sz)));
+  out.append(std::span(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(sz)));
   return sz;
+}
+}  // namespace detail
+
+int Connection::on_recv(char* buf, int sz) noexcept {
+  return detail::memory_recv(pending_, input_, buf, sz);
+}
+
+int Connection::on_send(const char* buf, int sz) noexcept {
+  return detail::memory_send(out_, buf, sz);
 }
 
 Result<Progress, TlsError> Connection::fail(TlsErrorCode code, std::string reason,

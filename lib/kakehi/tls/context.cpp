@@ -16,6 +16,15 @@ void ensure_init() noexcept {
   (void)once;
 }
 
+std::string set_version_and_suites(WOLFSSL_CTX* c, TlsVersion min, const std::string& suites) {
+  if (wolfSSL_CTX_SetMinVersion(c, min == TlsVersion::Tls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) !=
+      WOLFSSL_SUCCESS)
+    return "cannot set the minimum TLS version";
+  if (wolfSSL_CTX_set_cipher_list(c, suites.c_str()) != WOLFSSL_SUCCESS)
+    return "no usable cipher suite in \"" + suites + "\"";
+  return {};
+}
+
 }  // namespace detail
 
 namespace {
@@ -53,12 +62,8 @@ Result<CtxPtr, std::string> make_ctx(const ContextOptions& o, detail::TicketKeyS
   CtxPtr ctx(wolfSSL_CTX_new(method));
   if (!ctx) return Unexpected(std::string("wolfSSL_CTX_new failed"));
   WOLFSSL_CTX* c = ctx.get();
-  if (wolfSSL_CTX_SetMinVersion(
-          c, o.min_version == TlsVersion::Tls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) !=
-      WOLFSSL_SUCCESS)
-    return Unexpected(std::string("cannot set the minimum TLS version"));
-  if (wolfSSL_CTX_set_cipher_list(c, o.cipher_list.c_str()) != WOLFSSL_SUCCESS)
-    return Unexpected("no usable cipher suite in \"" + o.cipher_list + "\"");
+  if (std::string e = detail::set_version_and_suites(c, o.min_version, o.cipher_list); !e.empty())
+    return Unexpected(std::move(e));
   if (!o.groups.empty()) {
     std::vector<int> ids;
     for (auto g : o.groups) ids.push_back(group_id(g));

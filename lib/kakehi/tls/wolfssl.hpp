@@ -13,9 +13,25 @@
 #include <wolfssl/error-ssl.h>
 // clang-format on
 
+#include <cstddef>
 #include <memory>
+#include <span>
+#include <string>
+
+namespace kakehi::tls {
+class ByteQueue;
+enum class TlsVersion;
+}  // namespace kakehi::tls
 
 namespace kakehi::tls::detail {
+
+/// wolfSSL's receive callback over memory, for both engines: bytes kept from earlier feeds
+/// (`pending`) first, then the current feed's `input`; WANT_READ when both are empty.
+int memory_recv(ByteQueue& pending, std::span<const std::byte>& input, char* buf, int sz) noexcept;
+/// wolfSSL's send callback over memory: the records go to `out`.
+int memory_send(ByteQueue& out, const char* buf, int sz) noexcept;
+/// Minimum version and suites of a new context, server or client; the error text, or "".
+std::string set_version_and_suites(WOLFSSL_CTX* c, TlsVersion min, const std::string& suites);
 
 struct CtxFree {
   void operator()(WOLFSSL_CTX* c) const noexcept { wolfSSL_CTX_free(c); }
