@@ -152,6 +152,7 @@ constexpr std::array<std::string_view, 4> kLbNames = {"round_robin", "random", "
                                                       "power_of_two"};
 constexpr std::array<std::string_view, 3> kPathKinds = {"prefix", "exact", "regex"};
 constexpr std::array<std::string_view, 3> kPositions = {"pre", "tree", "post"};
+constexpr std::array<std::string_view, 2> kBackendProtocols = {"http1", "http2"};
 
 template <class E, std::size_t N>
 std::optional<E> from_table(const std::array<std::string_view, N>& t, std::string_view s) {
@@ -165,6 +166,9 @@ std::string_view to_string(ListenerKind k) noexcept { return kListenerKinds[stat
 std::string_view to_string(LbAlgorithm a) noexcept { return kLbNames[static_cast<int>(a)]; }
 std::string_view to_string(PathKind k) noexcept { return kPathKinds[static_cast<int>(k)]; }
 std::string_view to_string(Position p) noexcept { return kPositions[static_cast<int>(p)]; }
+std::string_view to_string(BackendProtocol p) noexcept {
+  return kBackendProtocols[static_cast<int>(p)];
+}
 std::optional<ListenerKind> listener_kind_from(std::string_view s) noexcept {
   return from_table<ListenerKind>(kListenerKinds, s);
 }
@@ -176,6 +180,9 @@ std::optional<PathKind> path_kind_from(std::string_view s) noexcept {
 }
 std::optional<Position> position_from(std::string_view s) noexcept {
   return from_table<Position>(kPositions, s);
+}
+std::optional<BackendProtocol> backend_protocol_from(std::string_view s) noexcept {
+  return from_table<BackendProtocol>(kBackendProtocols, s);
 }
 
 }  // namespace kakehi::config

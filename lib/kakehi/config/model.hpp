@@ -43,14 +43,41 @@ struct ListenerTls {
   std::string max_version = "1.3";
   std::string cipher_list;          ///< wolfSSL suite names, ':'-separated; empty = safe default
   std::vector<std::string> groups;  ///< "x25519", "p256", "p384"; empty = all three
-  /// Protocols offered by ALPN, the server's preference first ("h2" is accepted once the
-  /// HTTP/2 path serves it; until then only "http/1.1").
+  /// Protocols offered by ALPN, the server's preference first: "h2" and/or "http/1.1" ("h2"
+  /// is not offered while the listener's http2.enabled is false).
   std::vector<std::string> alpn = {"http/1.1"};
   std::optional<std::string> default_certificate;  ///< a certificate id; nullopt: first added
   bool reject_unknown_sni = false;  ///< false: an unknown name gets the default certificate
   bool session_tickets = true;
   uint32_t handshake_timeout_ms = 10'000;
   bool operator==(const ListenerTls&) const = default;
+};
+
+/// HTTP/2 towards the clients of an HTTP or HTTPS listener: cleartext with prior knowledge
+/// (the connection preface is detected on an HTTP listener, beside HTTP/1.1) and "h2" by ALPN
+/// on an HTTPS listener. The flood limits end a connection with GOAWAY(ENHANCE_YOUR_CALM).
+struct Http2Settings {
+  bool enabled = true;
+  uint32_t max_concurrent_streams = 128;  ///< more are refused (REFUSED_STREAM)
+  /// Receive window per stream: request body bytes held per stream at most (the window opens
+  /// only as the backend takes them).
+  uint32_t initial_window_size = 256 * 1024;
+  uint32_t connection_window = 4 * 1024 * 1024;  ///< receive window of the whole connection
+  uint32_t max_frame_size = 16384;               ///< SETTINGS_MAX_FRAME_SIZE we accept
+  /// Response body bytes queued per stream before reading from its backend pauses.
+  uint32_t stream_buffer_bytes = 128 * 1024;
+  uint32_t max_header_list_size = 64 * 1024;
+  /// Flood limits, per second unless named otherwise.
+  uint32_t max_resets_per_second = 200;
+  uint32_t max_pings_per_second = 100;
+  uint32_t max_settings_per_second = 100;
+  uint32_t max_window_updates_per_second = 2000;
+  uint32_t max_empty_data_per_second = 100;
+  uint32_t max_stream_errors_per_second = 200;
+  uint32_t max_continuations_per_block = 64;
+  uint32_t max_header_block_bytes = 256 * 1024;
+  uint32_t max_queued_control_frames = 1000;
+  bool operator==(const Http2Settings&) const = default;
 };
 
 /// Keyed by `address` ("ip:port", IPv4 or bracketed IPv6).
@@ -62,6 +89,7 @@ struct Listener {
   Answers answers;  ///< per-listener templates (a cluster's own template wins)
   bool active = true;
   ListenerTls tls;  ///< HTTPS only
+  Http2Settings http2;  ///< HTTP and HTTPS
   bool operator==(const Listener&) const = default;
 };
 
@@ -77,6 +105,11 @@ struct BackendTls {
   bool operator==(const BackendTls&) const = default;
 };
 
+/// How a cluster talks to its backends: HTTP/1.1 keep-alive connections (one request at a
+/// time each) or HTTP/2 (cleartext h2c, or over TLS with ALPN "h2" when backend_tls is
+/// enabled), many streams multiplexed on few connections.
+enum class BackendProtocol : uint8_t { Http1, Http2 };
+
 /// Keyed by `id`.
 struct Cluster {
   std::string id;
@@ -86,6 +119,7 @@ struct Cluster {
   bool https_redirect = false;
   uint32_t max_connections_per_backend = 0;  ///< 0 = unlimited
   BackendTls backend_tls;
+  BackendProtocol backend_protocol = BackendProtocol::Http1;
   bool operator==(const Cluster&) const = default;
 };
 
@@ -178,9 +212,11 @@ enum class HostKind : uint8_t { Exact, Wildcard, Regex };
 [[nodiscard]] std::string_view to_string(LbAlgorithm a) noexcept;
 [[nodiscard]] std::string_view to_string(PathKind k) noexcept;
 [[nodiscard]] std::string_view to_string(Position p) noexcept;
+[[nodiscard]] std::string_view to_string(BackendProtocol p) noexcept;
 [[nodiscard]] std::optional<ListenerKind> listener_kind_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<LbAlgorithm> lb_algorithm_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<PathKind> path_kind_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<Position> position_from(std::string_view s) noexcept;
+[[nodiscard]] std::optional<BackendProtocol> backend_protocol_from(std::string_view s) noexcept;
 
 }  // namespace kakehi::config

@@ -45,8 +45,8 @@ Check check_listener_tls(const ListenerTls& t) {
       return invalid("tls.groups", quoted(g) + " is not x25519, p256 or p384");
   if (t.alpn.empty()) return invalid("tls.alpn", "must name at least one protocol");
   for (const std::string& a : t.alpn)
-    if (a != "http/1.1")
-      return invalid("tls.alpn", quoted(a) + " is not served (only \"http/1.1\" until HTTP/2)");
+    if (a != "http/1.1" && a != "h2")
+      return invalid("tls.alpn", quoted(a) + " is not served (\"h2\" or \"http/1.1\")");
   if (t.default_certificate && t.default_certificate->empty())
     return invalid("tls.default_certificate", "must not be empty");
   if (t.handshake_timeout_ms == 0) return invalid("tls.handshake_timeout_ms", "must be > 0 ms");
