@@ -72,6 +72,24 @@ json::value to_value(const BackendTls& t) {
                       {"server_name", t.server_name},
                       {"alpn", to_value(t.alpn)}};
 }
+json::value to_value(const Http2Settings& h) {
+  return json::object{{"enabled", h.enabled},
+                      {"max_concurrent_streams", h.max_concurrent_streams},
+                      {"initial_window_size", h.initial_window_size},
+                      {"connection_window", h.connection_window},
+                      {"max_frame_size", h.max_frame_size},
+                      {"stream_buffer_bytes", h.stream_buffer_bytes},
+                      {"max_header_list_size", h.max_header_list_size},
+                      {"max_resets_per_second", h.max_resets_per_second},
+                      {"max_pings_per_second", h.max_pings_per_second},
+                      {"max_settings_per_second", h.max_settings_per_second},
+                      {"max_window_updates_per_second", h.max_window_updates_per_second},
+                      {"max_empty_data_per_second", h.max_empty_data_per_second},
+                      {"max_stream_errors_per_second", h.max_stream_errors_per_second},
+                      {"max_continuations_per_block", h.max_continuations_per_block},
+                      {"max_header_block_bytes", h.max_header_block_bytes},
+                      {"max_queued_control_frames", h.max_queued_control_frames}};
+}
 json::value to_value(const Listener& l) {
   const Timeouts& t = l.timeouts;
   const Limits& m = l.limits;
@@ -87,7 +105,8 @@ json::value to_value(const Listener& l) {
                                               {"max_connections", m.max_connections}}},
                       {"answers", to_value(l.answers)},
                       {"active", l.active},
-                      {"tls", to_value(l.tls)}};
+                      {"tls", to_value(l.tls)},
+                      {"http2", to_value(l.http2)}};
 }
 json::value to_value(const Cluster& c) {
   return json::object{{"id", c.id},
@@ -96,7 +115,8 @@ json::value to_value(const Cluster& c) {
                       {"sticky_session", c.sticky_session},
                       {"https_redirect", c.https_redirect},
                       {"max_connections_per_backend", c.max_connections_per_backend},
-                      {"backend_tls", to_value(c.backend_tls)}};
+                      {"backend_tls", to_value(c.backend_tls)},
+                      {"backend_protocol", to_string(c.backend_protocol)}};
 }
 json::value to_value(const HttpFrontend& f) {
   return json::object{
@@ -217,11 +237,15 @@ void read(const json::value& v, PathKind& o, const std::string& w) {
 void read(const json::value& v, Position& o, const std::string& w) {
   read_enum(v, o, w, position_from);
 }
+void read(const json::value& v, BackendProtocol& o, const std::string& w) {
+  read_enum(v, o, w, backend_protocol_from);
+}
 
 void read(const json::value& v, Timeouts& t, const std::string& w);
 void read(const json::value& v, Limits& l, const std::string& w);
 void read(const json::value& v, PathRule& p, const std::string& w);
 void read(const json::value& v, ListenerTls& t, const std::string& w);
+void read(const json::value& v, Http2Settings& h, const std::string& w);
 void read(const json::value& v, BackendTls& t, const std::string& w);
 
 /// Reads the members of one object: required or optional (default kept), unknown keys rejected.
@@ -284,6 +308,7 @@ void read(const json::value& v, Listener& l, const std::string& w) {
       .opt("answers", l.answers)
       .opt("active", l.active)
       .opt("tls", l.tls)
+      .opt("http2", l.http2)
       .done();
 }
 void read(const json::value& v, ListenerTls& t, const std::string& w) {
@@ -297,6 +322,26 @@ void read(const json::value& v, ListenerTls& t, const std::string& w) {
       .opt("reject_unknown_sni", t.reject_unknown_sni)
       .opt("session_tickets", t.session_tickets)
       .opt("handshake_timeout_ms", t.handshake_timeout_ms)
+      .done();
+}
+void read(const json::value& v, Http2Settings& h, const std::string& w) {
+  Fields(v, w)
+      .opt("enabled", h.enabled)
+      .opt("max_concurrent_streams", h.max_concurrent_streams)
+      .opt("initial_window_size", h.initial_window_size)
+      .opt("connection_window", h.connection_window)
+      .opt("max_frame_size", h.max_frame_size)
+      .opt("stream_buffer_bytes", h.stream_buffer_bytes)
+      .opt("max_header_list_size", h.max_header_list_size)
+      .opt("max_resets_per_second", h.max_resets_per_second)
+      .opt("max_pings_per_second", h.max_pings_per_second)
+      .opt("max_settings_per_second", h.max_settings_per_second)
+      .opt("max_window_updates_per_second", h.max_window_updates_per_second)
+      .opt("max_empty_data_per_second", h.max_empty_data_per_second)
+      .opt("max_stream_errors_per_second", h.max_stream_errors_per_second)
+      .opt("max_continuations_per_block", h.max_continuations_per_block)
+      .opt("max_header_block_bytes", h.max_header_block_bytes)
+      .opt("max_queued_control_frames", h.max_queued_control_frames)
       .done();
 }
 void read(const json::value& v, BackendTls& t, const std::string& w) {
@@ -317,6 +362,7 @@ void read(const json::value& v, Cluster& c, const std::string& w) {
       .opt("https_redirect", c.https_redirect)
       .opt("max_connections_per_backend", c.max_connections_per_backend)
       .opt("backend_tls", c.backend_tls)
+      .opt("backend_protocol", c.backend_protocol)
       .done();
 }
 void read(const json::value& v, HttpFrontend& f, const std::string& w) {

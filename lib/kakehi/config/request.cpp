@@ -4,7 +4,9 @@
 #include "kakehi/config/request.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
+#include <utility>
 
 namespace kakehi::config {
 
@@ -53,6 +55,43 @@ Check check_listener_tls(const ListenerTls& t) {
   return std::nullopt;
 }
 
+/// `http2.<name>` must lie in lo..hi.
+Check in_range(std::string_view name, uint64_t v, uint64_t lo, uint64_t hi) {
+  if (v >= lo && v <= hi) return std::nullopt;
+  return invalid("http2." + std::string(name), std::to_string(v) + " is not in " +
+                                                   std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+// Checked for every listener kind, although only HTTP and HTTPS listeners use them: a kind
+// change by update must not bring out-of-range settings into use.
+Check check_http2(const Http2Settings& h) {
+  constexpr uint64_t kMaxWindow = (uint64_t{1} << 31) - 1;  // RFC 9113 §6.9.1
+  constexpr uint64_t kU32 = UINT32_MAX;
+  if (auto c = in_range("max_concurrent_streams", h.max_concurrent_streams, 1, kMaxWindow))
+    return c;
+  if (auto c = in_range("initial_window_size", h.initial_window_size, 1, kMaxWindow)) return c;
+  // Below 65535 the connection window would be smaller than the one the protocol opens with.
+  if (auto c = in_range("connection_window", h.connection_window, 65535, kMaxWindow)) return c;
+  // RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE lies in 2^14..2^24-1.
+  if (auto c = in_range("max_frame_size", h.max_frame_size, 16384, 16777215)) return c;
+  // At least one maximum-size DATA frame of the default frame size fits.
+  if (auto c = in_range("stream_buffer_bytes", h.stream_buffer_bytes, 16384, 64ull << 20)) return c;
+  if (auto c = in_range("max_header_list_size", h.max_header_list_size, 1024, kU32)) return c;
+  const std::pair<std::string_view, uint32_t> floods[] = {
+      {"max_resets_per_second", h.max_resets_per_second},
+      {"max_pings_per_second", h.max_pings_per_second},
+      {"max_settings_per_second", h.max_settings_per_second},
+      {"max_window_updates_per_second", h.max_window_updates_per_second},
+      {"max_empty_data_per_second", h.max_empty_data_per_second},
+      {"max_stream_errors_per_second", h.max_stream_errors_per_second},
+      {"max_continuations_per_block", h.max_continuations_per_block},
+      {"max_header_block_bytes", h.max_header_block_bytes},
+      {"max_queued_control_frames", h.max_queued_control_frames}};
+  for (const auto& [name, v] : floods)
+    if (v == 0) return invalid("http2." + std::string(name), "a flood limit must be > 0");
+  return std::nullopt;
+}
+
 Check check_backend_tls(const BackendTls& t) {
   if (!t.enabled) return std::nullopt;
   for (const std::string& a : t.alpn)
@@ -69,6 +108,16 @@ Check check_backend_tls(const BackendTls& t) {
   return std::nullopt;
 }
 
+/// An HTTP/2 cluster over TLS must be able to negotiate "h2" (an empty list: the proxy offers it).
+Check check_cluster_protocol(const Cluster& c) {
+  const BackendTls& t = c.backend_tls;
+  if (c.backend_protocol != BackendProtocol::Http2 || !t.enabled || t.alpn.empty())
+    return std::nullopt;
+  if (std::find(t.alpn.begin(), t.alpn.end(), "h2") == t.alpn.end())
+    return invalid("backend_tls.alpn", "backend_protocol \"http2\" needs \"h2\" in the list");
+  return std::nullopt;
+}
+
 Check check_listener_fields(const Listener& l) {
   if (!valid_socket_address(l.address))
     return invalid("address", quoted(l.address) + " is not ip:port (IPv4 or [IPv6])");
@@ -80,6 +129,7 @@ Check check_listener_fields(const Listener& l) {
     return invalid("limits", "max_header_bytes and max_header_count must be > 0");
   if (l.kind == ListenerKind::Https)
     if (auto c = check_listener_tls(l.tls)) return c;
+  if (auto c = check_http2(l.http2)) return c;
   return check_answers(l.answers);
 }
 
@@ -222,11 +272,13 @@ struct Applier {
     if (auto c = check_id("id", r.cluster.id)) return c;
     if (auto c = check_answers(r.cluster.answers)) return c;
     if (auto c = check_backend_tls(r.cluster.backend_tls)) return c;
+    if (auto c = check_cluster_protocol(r.cluster)) return c;
     return add_entity(s.clusters, r.cluster.id, r.cluster, "id");
   }
   Check operator()(const UpdateCluster& r) {
     if (auto c = check_answers(r.cluster.answers)) return c;
     if (auto c = check_backend_tls(r.cluster.backend_tls)) return c;
+    if (auto c = check_cluster_protocol(r.cluster)) return c;
     if (auto c = need_existing(s.clusters, r.cluster.id, "id")) return c;
     s.clusters[r.cluster.id] = r.cluster;
     return std::nullopt;

@@ -142,9 +142,9 @@ TEST_CASE("field validation names the field") {
   tls.tls.groups = {"x25519", "ffdhe2048"};
   CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.groups");
   tls.tls.groups = {};
-  tls.tls.alpn = {"h2", "http/1.1"};  // not served before the HTTP/2 path exists
+  tls.tls.alpn = {"spdy/3", "http/1.1"};
   CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.alpn");
-  tls.tls.alpn = {"http/1.1"};
+  tls.tls.alpn = {"h2", "http/1.1"};
   tls.tls.handshake_timeout_ms = 0;
   CHECK(rejected(s, {req("x", AddListener{tls})}).field == "tls.handshake_timeout_ms");
   tls.tls.handshake_timeout_ms = 1;
@@ -163,6 +163,106 @@ TEST_CASE("field validation names the field") {
   bt.backend_tls.server_name = "origin.a.com";
   bt.backend_tls.alpn = {""};
   CHECK(rejected(s, {req("x", AddCluster{bt})}).field == "backend_tls.alpn");
+}
+
+TEST_CASE("HTTP/2 listener settings: each bound names its field") {
+  const State s = applied(basic_setup());
+  struct Bad {
+    uint32_t Http2Settings::*field;
+    const char* name;
+    uint32_t value;
+    const char* reason;
+  };
+  const char* kFlood = "a flood limit must be > 0";
+  const Bad bad[] = {
+      {&Http2Settings::max_concurrent_streams, "max_concurrent_streams", 0,
+       "0 is not in 1..2147483647"},
+      {&Http2Settings::max_concurrent_streams, "max_concurrent_streams", 1u << 31,
+       "2147483648 is not in 1..2147483647"},
+      {&Http2Settings::initial_window_size, "initial_window_size", 0, "0 is not in 1..2147483647"},
+      {&Http2Settings::initial_window_size, "initial_window_size", 1u << 31,
+       "2147483648 is not in 1..2147483647"},
+      {&Http2Settings::connection_window, "connection_window", 65534,
+       "65534 is not in 65535..2147483647"},
+      {&Http2Settings::connection_window, "connection_window", 1u << 31,
+       "2147483648 is not in 65535..2147483647"},
+      {&Http2Settings::max_frame_size, "max_frame_size", 16383, "16383 is not in 16384..16777215"},
+      {&Http2Settings::max_frame_size, "max_frame_size", 1u << 24,
+       "16777216 is not in 16384..16777215"},
+      {&Http2Settings::stream_buffer_bytes, "stream_buffer_bytes", 16383,
+       "16383 is not in 16384..67108864"},
+      {&Http2Settings::stream_buffer_bytes, "stream_buffer_bytes", (64u << 20) + 1,
+       "67108865 is not in 16384..67108864"},
+      {&Http2Settings::max_header_list_size, "max_header_list_size", 1023,
+       "1023 is not in 1024..4294967295"},
+      {&Http2Settings::max_resets_per_second, "max_resets_per_second", 0, kFlood},
+      {&Http2Settings::max_pings_per_second, "max_pings_per_second", 0, kFlood},
+      {&Http2Settings::max_settings_per_second, "max_settings_per_second", 0, kFlood},
+      {&Http2Settings::max_window_updates_per_second, "max_window_updates_per_second", 0, kFlood},
+      {&Http2Settings::max_empty_data_per_second, "max_empty_data_per_second", 0, kFlood},
+      {&Http2Settings::max_stream_errors_per_second, "max_stream_errors_per_second", 0, kFlood},
+      {&Http2Settings::max_continuations_per_block, "max_continuations_per_block", 0, kFlood},
+      {&Http2Settings::max_header_block_bytes, "max_header_block_bytes", 0, kFlood},
+      {&Http2Settings::max_queued_control_frames, "max_queued_control_frames", 0, kFlood}};
+  // Checked for tcp listeners too: an update to http/https would bring them into use.
+  for (ListenerKind kind : {ListenerKind::Http, ListenerKind::Https, ListenerKind::Tcp})
+    for (const Bad& b : bad) {
+      auto l = listener("127.0.0.1:8090", kind);
+      l.http2.*b.field = b.value;
+      const DiffError e = rejected(s, {req("x", AddListener{l})});
+      CHECK_MESSAGE(e.field == "http2." + std::string(b.name), e.message());
+      CHECK(e.code == DiffErrorCode::InvalidField);
+      CHECK(e.reason == b.reason);
+    }
+  // The bounds themselves are accepted.
+  auto l = listener("127.0.0.1:8090", ListenerKind::Https);
+  l.tls.alpn = {"h2"};
+  l.http2 = {.enabled = true,
+             .max_concurrent_streams = (1u << 31) - 1,
+             .initial_window_size = (1u << 31) - 1,
+             .connection_window = 65535,
+             .max_frame_size = (1u << 24) - 1,
+             .stream_buffer_bytes = 64u << 20,
+             .max_header_list_size = 1024,
+             .max_resets_per_second = 1,
+             .max_pings_per_second = 1,
+             .max_settings_per_second = 1,
+             .max_window_updates_per_second = 1,
+             .max_empty_data_per_second = 1,
+             .max_stream_errors_per_second = 1,
+             .max_continuations_per_block = 1,
+             .max_header_block_bytes = 1,
+             .max_queued_control_frames = 1};
+  CHECK(apply(s, {req("x", AddListener{l})}).has_value());
+  // An update is checked like an add.
+  auto bad_update = s.listeners.at("127.0.0.1:8080");
+  bad_update.http2.max_frame_size = 0;
+  CHECK(rejected(s, {req("x", UpdateListener{bad_update})}).field == "http2.max_frame_size");
+}
+
+TEST_CASE("backend_protocol http2 over TLS needs \"h2\" among the offered protocols") {
+  const State s = applied(basic_setup());
+  auto c = cluster("c7");
+  c.backend_protocol = BackendProtocol::Http2;
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());  // h2c: no ALPN involved
+  c.backend_tls.enabled = true;
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());  // empty list: the proxy offers h2
+  c.backend_tls.alpn = {"http/1.1"};
+  const DiffError e = rejected(s, {req("x", AddCluster{c})});
+  CHECK(e.field == "backend_tls.alpn");
+  CHECK(e.reason.find("h2") != std::string::npos);
+  auto update = s.clusters.at("c1");
+  update.backend_protocol = BackendProtocol::Http2;
+  update.backend_tls = c.backend_tls;
+  CHECK(rejected(s, {req("x", UpdateCluster{update})}).field == "backend_tls.alpn");
+  c.backend_tls.alpn = {"http/1.1", "h2"};
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());
+  c.backend_tls.alpn = {"http/1.1"};
+  c.backend_tls.enabled = false;  // written but off: ALPN is never offered
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());
+  c.backend_tls.enabled = true;
+  c.backend_protocol = BackendProtocol::Http1;
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());
 }
 
 TEST_CASE("idempotence: identical re-add is ok, different re-add, missing update/remove fail") {

@@ -27,6 +27,18 @@ TEST_CASE("diff from the empty state adds parents before dependents") {
   CHECK(diff(s, s).empty());
 }
 
+TEST_CASE("HTTP/2 settings and the backend protocol change by update, not remove and add") {
+  State a = *kakehi::config::apply(State{}, basic_setup());
+  State b = a;
+  b.listeners.at("127.0.0.1:8080").http2.max_concurrent_streams = 10;
+  b.clusters.at("c1").backend_protocol = BackendProtocol::Http2;
+  auto d = diff(a, b);
+  REQUIRE(d.size() == 2);
+  CHECK(std::holds_alternative<UpdateListener>(d[0].body));
+  CHECK(std::holds_alternative<UpdateCluster>(d[1].body));
+  CHECK(*kakehi::config::apply(a, d) == b);
+}
+
 TEST_CASE("diff moves a frontend to a new cluster while the old one is removed") {
   State a = *kakehi::config::apply(State{}, basic_setup());
   State b = a;

@@ -50,6 +50,12 @@ class StateGenerator {
         l.tls.reject_unknown_sni = chance(50);
         l.tls.handshake_timeout_ms = 2500;
       }
+      if (l.kind != ListenerKind::Tcp && chance(40)) {
+        l.http2.enabled = chance(50);
+        l.http2.max_concurrent_streams = static_cast<uint32_t>(1 + below(200));
+        l.http2.max_frame_size = 16384 << below(3);
+        l.http2.max_pings_per_second = static_cast<uint32_t>(1 + below(10));
+      }
       s.listeners.emplace(l.address, l);
     }
   }
@@ -68,6 +74,10 @@ class StateGenerator {
         c.backend_tls.verify = chance(50);
         c.backend_tls.server_name = "origin.example";
         c.backend_tls.alpn = {"http/1.1"};
+      }
+      if (chance(30)) {
+        c.backend_protocol = BackendProtocol::Http2;
+        if (c.backend_tls.enabled) c.backend_tls.alpn = {"h2"};
       }
       s.clusters.emplace(c.id, c);
     }

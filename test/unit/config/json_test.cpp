@@ -50,6 +50,80 @@ TEST_CASE("state load: defaults, unknown fields, type errors and broken referenc
   CHECK_FALSE(load_state(R"({"extra":[]})").has_value());
 }
 
+TEST_CASE("listener http2 and cluster backend_protocol: encoded, decoded, defaulted") {
+  State s;
+  Listener l = listener("127.0.0.1:443", ListenerKind::Https);
+  l.tls.alpn = {"h2", "http/1.1"};
+  l.http2 = {.enabled = false,
+             .max_concurrent_streams = 7,
+             .initial_window_size = 70000,
+             .connection_window = 1 << 20,
+             .max_frame_size = 32768,
+             .stream_buffer_bytes = 20000,
+             .max_header_list_size = 2048,
+             .max_resets_per_second = 11,
+             .max_pings_per_second = 12,
+             .max_settings_per_second = 13,
+             .max_window_updates_per_second = 14,
+             .max_empty_data_per_second = 15,
+             .max_stream_errors_per_second = 16,
+             .max_continuations_per_block = 17,
+             .max_header_block_bytes = 18,
+             .max_queued_control_frames = 19};
+  s.listeners.emplace(l.address, l);
+  Cluster c = cluster("c");
+  c.backend_protocol = BackendProtocol::Http2;
+  c.backend_tls.enabled = true;
+  c.backend_tls.alpn = {"h2"};
+  s.clusters.emplace(c.id, c);
+  const std::string text = dump_state(s);
+  CHECK(text.find(R"("backend_protocol":"http2")") != std::string::npos);
+  CHECK(text.find(R"("http2":{"enabled":false,"max_concurrent_streams":7,)") != std::string::npos);
+  CHECK(text.find(R"("max_queued_control_frames":19})") != std::string::npos);
+  auto back = load_state(text);
+  REQUIRE_MESSAGE(back.has_value(), (back ? "" : back.error()));
+  CHECK(back->listeners.at(l.address).http2 == l.http2);
+  CHECK(back->clusters.at("c").backend_protocol == BackendProtocol::Http2);
+  CHECK(*back == s);
+  CHECK(request_from_json(request_to_json(req("u", UpdateListener{l})))->body ==
+        RequestBody{UpdateListener{l}});
+  CHECK(request_from_json(request_to_json(req("c", AddCluster{c})))->body ==
+        RequestBody{AddCluster{c}});
+
+  // Every field is optional: the ones given are read, the others keep the model's defaults.
+  auto d = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":{"max_frame_size":65536}}],
+    "clusters":[{"id":"a"},{"id":"b","backend_protocol":"http1"}]})");
+  REQUIRE_MESSAGE(d.has_value(), (d ? "" : d.error()));
+  Http2Settings expected;
+  expected.max_frame_size = 65536;
+  CHECK(d->listeners.at("127.0.0.1:80").http2 == expected);
+  CHECK(d->clusters.at("a").backend_protocol == BackendProtocol::Http1);
+  CHECK(d->clusters.at("b").backend_protocol == BackendProtocol::Http1);
+  d = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":{}}]})");
+  REQUIRE(d.has_value());
+  CHECK(d->listeners.at("127.0.0.1:80").http2 == Http2Settings{});
+
+  auto e = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":{"max_streams":1}}]})");
+  CHECK(e.error() == "state.listeners[0].http2.max_streams: unknown field");
+  e = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":{"enabled":1}}]})");
+  CHECK(e.error() == "state.listeners[0].http2.enabled: expected true or false");
+  e = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":[]}]})");
+  CHECK(e.error() == "state.listeners[0].http2: expected an object");
+  e = load_state(
+      R"({"listeners":[{"address":"127.0.0.1:80","http2":{"max_frame_size":4294967296}}]})");
+  CHECK(e.error() == "state.listeners[0].http2.max_frame_size: out of range");
+  e = load_state(R"({"clusters":[{"id":"c","backend_protocol":"h2"}]})");
+  CHECK(e.error() == "state.clusters[0].backend_protocol: unknown value \"h2\"");
+  // The model's rules apply on load.
+  e = load_state(R"({"listeners":[{"address":"127.0.0.1:80","http2":{"max_frame_size":100}}]})");
+  REQUIRE_FALSE(e.has_value());
+  CHECK(e.error().find("100 is not in 16384..16777215") != std::string::npos);
+  e = load_state(R"({"clusters":[{"id":"c","backend_protocol":"http2",
+    "backend_tls":{"enabled":true,"alpn":["http/1.1"]}}]})");
+  REQUIRE_FALSE(e.has_value());
+  CHECK(e.error().find("needs \"h2\"") != std::string::npos);
+}
+
 TEST_CASE("every request kind round trips through JSON") {
   StateGenerator gen(7);
   State s = *kakehi::config::apply(State{}, basic_setup());

@@ -76,6 +76,10 @@ TEST_CASE("enum names round trip") {
     CHECK(path_kind_from(to_string(p)) == p);
   for (auto p : {Position::Pre, Position::Tree, Position::Post})
     CHECK(position_from(to_string(p)) == p);
+  for (auto p : {BackendProtocol::Http1, BackendProtocol::Http2})
+    CHECK(backend_protocol_from(to_string(p)) == p);
+  CHECK(to_string(BackendProtocol::Http2) == "http2");
+  CHECK_FALSE(backend_protocol_from("h2").has_value());
   CHECK(to_string(LbAlgorithm::PowerOfTwo) == "power_of_two");
   CHECK_FALSE(lb_algorithm_from("roundrobin").has_value());
 }
