@@ -256,7 +256,7 @@ class Loader {
 
   void read_listener(const toml::table& raw, size_t i) {
     Table t(raw, indexed("listeners", i),
-            {"address", "kind", "active", "timeouts", "limits", "answers", "tls"});
+            {"address", "kind", "active", "timeouts", "limits", "answers", "tls", "http2"});
     config::Listener l;
     l.address = t.required_string("address");
     l.kind =
@@ -297,11 +297,52 @@ class Loader {
       o.handshake_timeout_ms =
           x.integer<uint32_t>("handshake_timeout_ms", 1).value_or(o.handshake_timeout_ms);
     }
+    const auto* h2 = t.table("http2");
+    if (h2) read_http2(*h2, t.field("http2"), l.http2);
     l.answers = read_answers(t);
     const std::string key = "listener:" + l.address;
     record_unique(t, key, out_.state.listeners.contains(l.address), t.pos("address"),
                   t.field("address") + ": duplicate listener " + qt(l.address));
+    record_nested(key, "tls", t.table("tls"));
+    record_nested(key, "http2", h2);
     out_.state.listeners.emplace(l.address, std::move(l));
+  }
+
+  // Only the uint32 range is checked here: the HTTP/2 ranges are the model's (config::apply),
+  // reported at the value by check_state.
+  static void read_http2(const toml::table& raw, std::string path, config::Http2Settings& o) {
+    const Table x(
+        raw, std::move(path),
+        {"enabled", "max_concurrent_streams", "initial_window_size", "connection_window",
+         "max_frame_size", "stream_buffer_bytes", "max_header_list_size", "max_resets_per_second",
+         "max_pings_per_second", "max_settings_per_second", "max_window_updates_per_second",
+         "max_empty_data_per_second", "max_stream_errors_per_second", "max_continuations_per_block",
+         "max_header_block_bytes", "max_queued_control_frames"});
+    auto u32 = [&](std::string_view key, uint32_t& v) { v = x.integer<uint32_t>(key).value_or(v); };
+    o.enabled = x.boolean("enabled").value_or(o.enabled);
+    u32("max_concurrent_streams", o.max_concurrent_streams);
+    u32("initial_window_size", o.initial_window_size);
+    u32("connection_window", o.connection_window);
+    u32("max_frame_size", o.max_frame_size);
+    u32("stream_buffer_bytes", o.stream_buffer_bytes);
+    u32("max_header_list_size", o.max_header_list_size);
+    u32("max_resets_per_second", o.max_resets_per_second);
+    u32("max_pings_per_second", o.max_pings_per_second);
+    u32("max_settings_per_second", o.max_settings_per_second);
+    u32("max_window_updates_per_second", o.max_window_updates_per_second);
+    u32("max_empty_data_per_second", o.max_empty_data_per_second);
+    u32("max_stream_errors_per_second", o.max_stream_errors_per_second);
+    u32("max_continuations_per_block", o.max_continuations_per_block);
+    u32("max_header_block_bytes", o.max_header_block_bytes);
+    u32("max_queued_control_frames", o.max_queued_control_frames);
+  }
+
+  /// Records the keys of sub-table `name` of entity `key` as "name.key", where the model's
+  /// errors for them ("tls.alpn", "http2.max_frame_size") are then reported.
+  void record_nested(const std::string& key, std::string_view name, const toml::table* sub) {
+    if (!sub) return;
+    auto& fields = index_[key].fields;
+    for (auto&& [k, v] : *sub) fields[std::string(name) + "." + std::string(k.str())] = pos_of(v);
   }
 
   config::Answers read_answers(const Table& owner) {
@@ -335,9 +376,10 @@ class Loader {
   }
 
   void read_cluster(const toml::table& raw, size_t i) {
-    Table t(raw, indexed("clusters", i),
-            {"id", "lb", "sticky_session", "https_redirect", "max_connections_per_backend",
-             "answers", "backends", "frontends", "tcp_frontends", "backend_tls"});
+    Table t(
+        raw, indexed("clusters", i),
+        {"id", "lb", "sticky_session", "https_redirect", "max_connections_per_backend", "answers",
+         "backends", "frontends", "tcp_frontends", "backend_tls", "backend_protocol"});
     config::Cluster c;
     c.id = t.required_string("id");
     c.lb = t.enumeration("lb", &config::lb_algorithm_from,
@@ -347,6 +389,9 @@ class Loader {
     c.https_redirect = t.boolean("https_redirect").value_or(c.https_redirect);
     c.max_connections_per_backend =
         t.integer<uint32_t>("max_connections_per_backend").value_or(c.max_connections_per_backend);
+    c.backend_protocol =
+        t.enumeration("backend_protocol", &config::backend_protocol_from, "http1, http2")
+            .value_or(c.backend_protocol);
     if (const auto* bt = t.table("backend_tls")) {
       Table x(*bt, t.field("backend_tls"), {"enabled", "verify", "ca_file", "server_name", "alpn"});
       auto& o = c.backend_tls;
@@ -361,6 +406,7 @@ class Loader {
     const std::string key = "cluster:" + c.id;
     record_unique(t, key, out_.state.clusters.contains(c.id), t.pos("id"),
                   t.field("id") + ": duplicate cluster " + qt(c.id));
+    record_nested(key, "backend_tls", t.table("backend_tls"));
     const auto backends = t.tables("backends");
     for (size_t j = 0; j < backends.size(); ++j)
       read_backend(*backends[j], indexed(t.field("backends"), j), c.id);

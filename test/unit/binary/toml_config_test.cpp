@@ -543,3 +543,123 @@ kind = "https"
 )");
   CHECK(e.to_string().find("expected an array of strings") != std::string::npos);
 }
+
+TEST_CASE("listener HTTP/2 settings and the cluster backend protocol") {
+  auto r = load(R"(
+[[listeners]]
+address = "127.0.0.1:8080"
+  [listeners.http2]
+  enabled = false
+  max_concurrent_streams = 32
+  initial_window_size = 65535
+  connection_window = 1048576
+  max_frame_size = 32768
+  stream_buffer_bytes = 65536
+  max_header_list_size = 8192
+  max_resets_per_second = 1
+  max_pings_per_second = 2
+  max_settings_per_second = 3
+  max_window_updates_per_second = 4
+  max_empty_data_per_second = 5
+  max_stream_errors_per_second = 6
+  max_continuations_per_block = 7
+  max_header_block_bytes = 8
+  max_queued_control_frames = 9
+[[listeners]]
+address = "127.0.0.1:8081"
+http2 = { max_frame_size = 65536 }
+[[clusters]]
+id = "app"
+backend_protocol = "http2"
+  [clusters.backend_tls]
+  alpn = ["h2", "http/1.1"]
+[[clusters.backends]]
+address = "127.0.0.1:9000"
+[[clusters.frontends]]
+id = "all"
+listener = "127.0.0.1:8080"
+[[clusters]]
+id = "plain"
+backend_protocol = "http1"
+)");
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().to_string()));
+  const config::Http2Settings& h = r->state.listeners.at("127.0.0.1:8080").http2;
+  CHECK(h == config::Http2Settings{.enabled = false,
+                                   .max_concurrent_streams = 32,
+                                   .initial_window_size = 65535,
+                                   .connection_window = 1048576,
+                                   .max_frame_size = 32768,
+                                   .stream_buffer_bytes = 65536,
+                                   .max_header_list_size = 8192,
+                                   .max_resets_per_second = 1,
+                                   .max_pings_per_second = 2,
+                                   .max_settings_per_second = 3,
+                                   .max_window_updates_per_second = 4,
+                                   .max_empty_data_per_second = 5,
+                                   .max_stream_errors_per_second = 6,
+                                   .max_continuations_per_block = 7,
+                                   .max_header_block_bytes = 8,
+                                   .max_queued_control_frames = 9});
+  config::Http2Settings inline_table;  // the keys not written keep their defaults
+  inline_table.max_frame_size = 65536;
+  CHECK(r->state.listeners.at("127.0.0.1:8081").http2 == inline_table);
+  CHECK(r->state.clusters.at("app").backend_protocol == config::BackendProtocol::Http2);
+  CHECK(r->state.clusters.at("plain").backend_protocol == config::BackendProtocol::Http1);
+
+  auto m = load(kMinimal);
+  REQUIRE(m.has_value());
+  CHECK(m->state.listeners.at("127.0.0.1:8080").http2 == config::Http2Settings{});
+  CHECK(m->state.clusters.at("app").backend_protocol == config::BackendProtocol::Http1);
+
+  auto e = error_of(R"([[listeners]]
+address = "127.0.0.1:80"
+[listeners.http2]
+max_concurrent_streams = 10
+max_streams = 10
+)");
+  CHECK(e.line == 5);
+  CHECK(e.column == 1);
+  CHECK(e.message.find("listeners[0].http2: unknown key \"max_streams\" (allowed: enabled, "
+                       "max_concurrent_streams,") != std::string::npos);
+  e = error_of("[[listeners]]\naddress = \"127.0.0.1:80\"\nhttp2 = { enabled = \"yes\" }\n");
+  CHECK(e.line == 3);
+  CHECK(e.message ==
+        "listeners[0].http2.enabled: expected a boolean (true or false), got a string");
+  e = error_of("[[listeners]]\naddress = \"127.0.0.1:80\"\nhttp2 = { max_frame_size = -1 }\n");
+  CHECK(e.message.find("listeners[0].http2.max_frame_size: -1 is out of range 0..4294967295") !=
+        std::string::npos);
+  e = error_of("[[listeners]]\naddress = \"127.0.0.1:80\"\nhttp2 = 1\n");
+  CHECK(e.message == "listeners[0].http2: expected a table, got an integer");
+  e = error_of("[[clusters]]\nid = \"c\"\nbackend_protocol = \"h2\"\n");
+  CHECK(e.line == 3);
+  CHECK(e.message == "clusters[0].backend_protocol: unknown value \"h2\" (expected http1, http2)");
+
+  // The model's ranges, reported at the value that breaks them.
+  e = error_of(R"([[listeners]]
+address = "127.0.0.1:80"
+[listeners.http2]
+max_concurrent_streams = 10
+max_frame_size = 1000
+)");
+  CHECK(e.line == 5);
+  CHECK(e.column == 18);
+  CHECK(e.message ==
+        "listener \"127.0.0.1:80\": http2.max_frame_size: 1000 is not in 16384..16777215");
+  e = error_of(
+      "[[listeners]]\naddress = \"127.0.0.1:80\"\n"
+      "http2 = { max_pings_per_second = 0 }\n");
+  CHECK(e.line == 3);
+  CHECK(e.message ==
+        "listener \"127.0.0.1:80\": http2.max_pings_per_second: a flood limit must be > 0");
+  e = error_of(R"([[clusters]]
+id = "c"
+backend_protocol = "http2"
+  [clusters.backend_tls]
+  server_name = "origin.test"
+  alpn = ["http/1.1"]
+)");
+  CHECK(e.line == 6);
+  CHECK(
+      e.message.find("cluster \"c\": backend_tls.alpn: backend_protocol \"http2\" needs \"h2\"") !=
+      std::string::npos);
+}
