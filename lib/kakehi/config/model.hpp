@@ -45,7 +45,7 @@ struct ListenerTls {
   std::vector<std::string> groups;  ///< "x25519", "p256", "p384"; empty = all three
   /// Protocols offered by ALPN, the server's preference first: "h2" and/or "http/1.1" ("h2"
   /// is not offered while the listener's http2.enabled is false).
-  std::vector<std::string> alpn = {"http/1.1"};
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
   std::optional<std::string> default_certificate;  ///< a certificate id; nullopt: first added
   bool reject_unknown_sni = false;  ///< false: an unknown name gets the default certificate
   bool session_tickets = true;

@@ -280,6 +280,11 @@ bool Connection::is_closed() const noexcept {
   return goaway_received_ && streams_.empty() && drained;
 }
 
+size_t Connection::queued_data(uint32_t id) const noexcept {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? 0 : it->second.pending();
+}
+
 std::optional<StreamState> Connection::stream_state(uint32_t id) const {
   auto it = streams_.find(id);
   if (it == streams_.end()) return std::nullopt;

@@ -120,6 +120,9 @@ class Connection {
   const Settings& peer_settings() const noexcept { return peer_; }
   size_t active_streams() const noexcept { return streams_.size(); }
   std::optional<StreamState> stream_state(uint32_t id) const;
+  /// Body bytes the application queued on `id` that are not yet cut into DATA frames (0 when
+  /// there is no such stream): what a producer compares with its bound before queueing more.
+  size_t queued_data(uint32_t id) const noexcept;
   int64_t connection_send_window() const noexcept { return conn_send_window_; }
   int64_t connection_recv_window() const noexcept { return conn_recv_window_; }
   const Stream* stream_for_test(uint32_t id) const;

@@ -20,6 +20,7 @@
 #include "kakehi/proxy/load_balancer.hpp"
 #include "kakehi/proxy/proxy.hpp"
 #include "kakehi/proxy/router.hpp"
+#include "kakehi/proxy/tls_stream.hpp"
 #include "kakehi/runtime/task.hpp"
 #include "kakehi/runtime/worker.hpp"
 #include "kakehi/tls/client.hpp"
@@ -108,6 +109,9 @@ struct SessionLink : IntrusiveHook {
   int fd = -1;
   const ListenerRt* listener = nullptr;
   bool idle = true;  ///< waiting for the next request (safe to close)
+  /// Set by a session that drains itself (HTTP/2: GOAWAY, in-flight streams finish): called
+  /// instead of shutting an idle connection down. Must not unlink the session.
+  void (*drain)(SessionLink*) = nullptr;
 };
 
 class WorkerCtx {
@@ -200,6 +204,15 @@ runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cli
 /// An HTTPS listener's connection: the TLS handshake (bounded by the listener's handshake
 /// timeout), then the same HTTP/1.1 session over the decrypted stream.
 runtime::Task<void> https_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
+/// An HTTP/2 client connection (h2c with prior knowledge, or "h2" chosen by ALPN): `received`
+/// holds bytes already read from it (the start of the connection preface).
+runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client,
+                               buffer::BufferChain received);
+runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, TlsStream client);
+/// The length of the HTTP/2 connection preface, and whether `bytes` are a prefix of it (or
+/// start with all of it).
+inline constexpr size_t kH2PrefaceSize = 24;
+[[nodiscard]] bool is_h2_preface_start(std::string_view bytes) noexcept;
 runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
 
 }  // namespace kakehi::proxy::detail

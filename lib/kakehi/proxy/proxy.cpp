@@ -37,6 +37,11 @@ ProxyStats& ProxyStats::operator+=(const ProxyStats& o) {
   tls_resumed += o.tls_resumed;
   tls_handshake_failures += o.tls_handshake_failures;
   tls_handshakes_abandoned += o.tls_handshakes_abandoned;
+  h2_connections += o.h2_connections;
+  h2_streams += o.h2_streams;
+  h2_client_resets += o.h2_client_resets;
+  h2_flood_trips += o.h2_flood_trips;
+  h2_protocol_errors += o.h2_protocol_errors;
   backend_tls_handshakes += o.backend_tls_handshakes;
   backend_tls_failures += o.backend_tls_failures;
   for (size_t i = 0; i < std::size(tls_failures_by_reason); ++i)
@@ -162,8 +167,11 @@ void WorkerCtx::shutdown() {
 
 void WorkerCtx::close_idle(const ListenerRt* l) {
   sessions.for_each([l](SessionLink& s) {
-    // The session's recv sees the end and returns.
-    if (s.idle && (!l || s.listener == l)) ::shutdown(s.fd, SHUT_RDWR);
+    if (l && s.listener != l) return;
+    if (s.drain)
+      s.drain(&s);
+    else if (s.idle)
+      ::shutdown(s.fd, SHUT_RDWR);  // the session's recv sees the end and returns
   });
 }
 
@@ -347,12 +355,13 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
     const TlsListener* cur = cur_it == tls.end() ? nullptr : &cur_it->second;
     TlsListener t;
     t.settings = l.tls;
-    const bool reuse = cur && cur->settings == l.tls;  // tickets and sessions carry over
+    if (!l.http2.enabled) std::erase(t.settings.alpn, "h2");  // HTTP/2 off: not offered
+    const bool reuse = cur && cur->settings == t.settings;    // tickets and sessions carry over
     if (reuse) {
       t.ctx = cur->ctx;
       t.resolver = cur->resolver;
     } else {
-      auto ctx = tls::Context::create(context_options(l.tls));
+      auto ctx = tls::Context::create(context_options(t.settings));
       if (!ctx)
         return reject(request_for_listener(diff, addr), "listener " + addr + ": " + ctx.error());
       t.ctx = *ctx;

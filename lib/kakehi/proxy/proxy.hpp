@@ -66,6 +66,11 @@ struct ProxyStats {
   uint64_t tls_handshakes_abandoned = 0;    ///< timed out, or the client left before the end
   uint64_t backend_tls_handshakes = 0;      ///< TLS handshakes with backends that succeeded
   uint64_t backend_tls_failures = 0;        ///< failed (verification included) or timed out
+  uint64_t h2_connections = 0;              ///< HTTP/2 client connections (h2c and h2 over TLS)
+  uint64_t h2_streams = 0;                  ///< HTTP/2 request streams opened by clients
+  uint64_t h2_client_resets = 0;            ///< streams the clients reset (RST_STREAM)
+  uint64_t h2_flood_trips = 0;      ///< connections ended for a flood limit (ENHANCE_YOUR_CALM)
+  uint64_t h2_protocol_errors = 0;  ///< connections ended for another protocol error
   ProxyStats& operator+=(const ProxyStats& o);
 };
 

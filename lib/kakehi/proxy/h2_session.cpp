@@ -1,0 +1,812 @@
+// The HTTP/2 client session (RFC 9113, server side): one http2::Connection over the client's
+// stream (cleartext with prior knowledge, or TLS with ALPN "h2"), a reader that feeds it, a
+// writer that sends its output, and one coroutine per request stream that routes the request and
+// exchanges it with an HTTP/1.1 backend from the worker's pool. See docs/proxy.md ("HTTP/2
+// frontends") for the states, the bounds and the drain.
+//
+// Back-pressure, both ways, per stream:
+//  - request bodies: the engine runs with the manual window policy; received DATA waits in the
+//    stream (at most its receive window: http2.initial_window_size) and its credit is returned
+//    (WINDOW_UPDATE) only once the backend has taken the bytes;
+//  - response bodies: a stream stops reading its backend while more than
+//    http2.stream_buffer_bytes of its body wait in the engine (the client's windows are shut or
+//    other streams have priority), so a slow stream never stalls the others nor grows memory.
+// The engine's scheduler (RFC 9218) picks which stream's DATA goes out next.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "kakehi/http/h2_fields.hpp"
+#include "kakehi/http1/forwarding.hpp"
+#include "kakehi/http1/serializer.hpp"
+#include "kakehi/http2/connection.hpp"
+#include "kakehi/proxy/h1_io.hpp"
+#include "kakehi/proxy/internal.hpp"
+
+namespace kakehi::proxy::detail {
+
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// The reader wakes at least this often (engine timers, drain requests, idle checks).
+constexpr uint64_t kReaderTick = 1000 * kMs;
+// Output copied from the engine into one write at most.
+constexpr size_t kWriteBatch = 64 * 1024;
+
+// A wake-up for one waiting coroutine. notify() with nobody waiting is remembered: the next
+// wait returns at once. Waits may have a deadline (false: it passed first).
+class Signal {
+ public:
+  struct Wait : runtime::TimerEntry {
+    Signal* sig;
+    uint64_t deadline;
+    std::coroutine_handle<> waiter;
+    bool timed_out = false;
+    Wait(Signal* s, uint64_t d) : runtime::TimerEntry(&fire), sig(s), deadline(d) {}
+    static void fire(runtime::TimerEntry* t) {
+      auto* w = static_cast<Wait*>(t);
+      w->timed_out = true;
+      w->sig->waiting_ = nullptr;
+      w->waiter.resume();
+    }
+    bool await_ready() const noexcept { return sig->set_; }
+    void await_suspend(std::coroutine_handle<> h) {
+      waiter = h;
+      sig->waiting_ = this;
+      if (deadline != UINT64_MAX) runtime::Worker::current()->timers().arm(*this, deadline);
+    }
+    bool await_resume() noexcept {
+      sig->set_ = false;
+      return !timed_out;
+    }
+  };
+  Wait wait_until(uint64_t deadline_ns) { return Wait(this, deadline_ns); }
+  void notify() {
+    if (Wait* w = waiting_) {
+      waiting_ = nullptr;
+      runtime::TimerWheel::cancel(*w);
+      runtime::Worker::current()->post(w->waiter);
+    } else {
+      set_ = true;
+    }
+  }
+
+ private:
+  Wait* waiting_ = nullptr;
+  bool set_ = false;
+};
+
+// One request stream, owned by its coroutine; the session maps its id to it while the engine
+// may still report events for it.
+struct H2Stream {
+  uint32_t id = 0;
+  http2::FieldList head;  // the request's fields as received: `req` views into them
+  http2::FieldList trailers;
+  http::Request req;
+  buffer::BufferChain body;  // request body received, not yet taken by the backend
+  bool body_done = false;    // the client ended its side (END_STREAM)
+  bool gone = false;         // reset by the client, or the connection is ending
+  bool mapped = true;
+  bool waiting_drain = false;  // paused until its queued response body shrinks
+  bool response_started = false;
+  bool ended = false;                        // END_STREAM is queued on our side
+  const ClusterSnapshot* cluster = nullptr;  // the routed cluster (its answer templates)
+  int backend_fd = -1;  // while a backend connection is in use (shut down to cancel)
+  Signal signal;        // body arrived, output drained, or gone
+};
+
+http2::ConnectionConfig engine_config(const config::Listener& l) {
+  const config::Http2Settings& h = l.http2;
+  http2::ConnectionConfig c;
+  c.role = http2::Role::Server;
+  c.local.max_concurrent_streams = h.max_concurrent_streams;
+  c.local.initial_window_size = h.initial_window_size;
+  c.local.max_frame_size = h.max_frame_size;
+  c.local.max_header_list_size = h.max_header_list_size;
+  c.window.auto_update = false;
+  c.window.connection_window = h.connection_window;
+  c.max_header_fields = l.limits.max_header_count + 8;  // room for the pseudo-header fields
+  http2::FloodLimits& f = c.flood;
+  f.max_resets_per_window = h.max_resets_per_second;
+  f.max_pings_per_window = h.max_pings_per_second;
+  f.max_settings_per_window = h.max_settings_per_second;
+  f.max_window_updates_per_window = h.max_window_updates_per_second;
+  f.max_empty_data_per_window = h.max_empty_data_per_second;
+  f.max_stream_errors_per_window = h.max_stream_errors_per_second;
+  f.max_continuations_per_block = h.max_continuations_per_block;
+  f.max_header_block_bytes = h.max_header_block_bytes;
+  f.max_queued_control_frames = h.max_queued_control_frames;
+  return c;
+}
+
+http2::Millis to_ms(uint64_t ns) { return http2::Millis(ns / kMs); }
+
+template <class Client>
+class H2Session final : public http2::EventSink,
+                        public std::enable_shared_from_this<H2Session<Client>> {
+  static constexpr std::string_view kScheme = std::is_same_v<Client, TlsStream> ? "https" : "http";
+  using Ptr = std::shared_ptr<H2Session>;
+
+ public:
+  H2Session(WorkerCtx& w, ListenerPtr l, Client client, ViewPtr view, const config::Listener& cfg)
+      : w_(w),
+        l_(std::move(l)),
+        client_(std::move(client)),
+        view_(std::move(view)),
+        cfg_(&cfg),
+        conn_(engine_config(cfg), *this) {
+    link_.self = this;
+  }
+
+  static runtime::Task<void> run(Ptr self, buffer::BufferChain received) {
+    co_await self->read_loop(std::move(received));
+  }
+
+  // http2::EventSink
+  void on_headers(uint32_t id, http2::HeadKind kind, const http2::FieldList& fields,
+                  bool end_stream) override;
+  void on_data(uint32_t id, std::span<const std::byte> data, bool end_stream) override;
+  void on_stream_reset(uint32_t id, http2::H2Error code, http2::ResetOrigin origin,
+                       bool retryable) override;
+  void on_connection_error(const http2::FrameError& err) override;
+
+ private:
+  runtime::Task<void> read_loop(buffer::BufferChain received);
+  static runtime::Task<void> write_loop(Ptr self);
+  static runtime::Task<void> stream_task(Ptr self, std::unique_ptr<H2Stream> s);
+  runtime::Task<void> serve(H2Stream& s);
+  runtime::Task<void> forward(H2Stream& s, ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<bool> send_request_body(H2Stream& s, BackendStream& backend, http::Framing framing);
+  void answer(H2Stream& s, uint16_t status, std::string_view location = {});
+  // Queues `data` (and END_STREAM) for `s`; false when the stream cannot take it any more.
+  bool submit_data(H2Stream& s, std::span<const std::byte> data, bool end);
+  runtime::Task<bool> wait_drained(H2Stream& s);
+  bool submit_head(H2Stream& s, http::Response& res, bool end);
+  void finish_stream(H2Stream& s);
+  void drop(H2Stream& s);
+  void start_shutdown();
+  void wake_writer() { writer_wake_.notify(); }
+  void task_done() {
+    if (--tasks_ == 0) tasks_done_.notify();
+  }
+  uint64_t now() const noexcept { return w_.worker.now(); }
+  struct Link : SessionLink {
+    H2Session* self = nullptr;
+  };
+  static void on_drain(SessionLink* link) { static_cast<Link*>(link)->self->start_shutdown(); }
+  void count_response(uint16_t status) {
+    if (status >= 100 && status < 600) ++w_.stats.responses[status / 100];
+  }
+
+  WorkerCtx& w_;
+  ListenerPtr l_;
+  Client client_;
+  ViewPtr view_;  // the configuration when the connection started; requests use the current one
+  const config::Listener* cfg_;
+  http2::Connection conn_;
+  Link link_;
+  std::unordered_map<uint32_t, H2Stream*> streams_;
+  std::string client_ip_;
+  uint16_t client_port_ = 0;
+  Signal writer_wake_;
+  Signal tasks_done_;
+  uint32_t tasks_ = 0;  // the writer and the stream coroutines still running
+  uint64_t idle_since_ = 0;
+  uint64_t drain_deadline_ = UINT64_MAX;
+  bool shutting_down_ = false;
+  bool closing_ = false;  // the reader has ended: streams are cancelled, the writer finishes
+  bool dead_ = false;     // a write failed: nothing more can be sent
+};
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
+  SessionCount count(w_, *l_);
+  ++w_.stats.h2_connections;
+  link_.fd = client_.fd();
+  link_.listener = l_.get();
+  link_.idle = false;
+  link_.drain = &on_drain;
+  w_.sessions.push_back(link_);
+  if (w_.opts.forwarding_headers) {
+    net::Address peer = client_.peer_address();
+    client_ip_ = peer.to_string();
+    client_port_ = peer.port();
+    if (size_t colon = client_ip_.rfind(':'); colon != std::string::npos) client_ip_.resize(colon);
+    if (client_ip_.size() >= 2 && client_ip_.front() == '[')
+      client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
+  }
+  conn_.start(to_ms(now()));
+  ++tasks_;
+  w_.worker.spawn(write_loop(this->shared_from_this()));
+  for (const buffer::Slice& s : received.slices()) (void)conn_.feed(s.bytes(), to_ms(now()));
+  received.clear();
+  wake_writer();
+  idle_since_ = now();
+  if (l_->removed || w_.draining) start_shutdown();
+  const uint64_t idle_ns = uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
+  while (!conn_.is_closed() && !dead_) {
+    uint64_t deadline = now() + kReaderTick;
+    if (auto d = conn_.next_deadline())
+      deadline = std::min(deadline, static_cast<uint64_t>(d->count()) * kMs);
+    if (streams_.empty()) deadline = std::min(deadline, idle_since_ + idle_ns);
+    deadline = std::min(deadline, drain_deadline_);
+    auto r = co_await client_.recv_until(deadline);
+    if (!r && r.error() != ETIMEDOUT) break;
+    if (r && r->empty()) break;  // the client closed
+    if (r) (void)conn_.feed(r->bytes(), to_ms(now()));
+    conn_.tick(to_ms(now()));
+    if (!streams_.empty()) idle_since_ = now();
+    if (now() >= drain_deadline_) break;  // streams still in flight are cut
+    if (streams_.empty() && now() >= idle_since_ + idle_ns) start_shutdown();
+    wake_writer();
+  }
+  // Cancel what is left, let the writer send what is queued (a GOAWAY), then close.
+  closing_ = true;
+  for (auto& [id, s] : streams_) {
+    s->gone = true;
+    s->mapped = false;
+    if (s->backend_fd >= 0) ::shutdown(s->backend_fd, SHUT_RDWR);
+    s->signal.notify();
+  }
+  streams_.clear();
+  wake_writer();
+  while (tasks_ > 0) co_await tasks_done_.wait_until(UINT64_MAX);
+  link_.unlink();  // before the socket closes: a drain must never touch a reused fd number
+  co_await client_.close();
+}
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
+  H2Session& s = *self;
+  buffer::BufferChain chain;
+  std::vector<std::byte> flat;  // when the pool has no buffer to spare
+  for (;;) {
+    // Copy what the engine has into pool buffers (it may append while the write is in flight).
+    size_t taken = 0;
+    flat.clear();
+    while (taken < kWriteBatch) {
+      std::span<const std::byte> out = s.conn_.next_output();
+      if (out.empty()) break;
+      const size_t n = std::min(out.size(), kWriteBatch - taken);
+      auto buf = flat.empty() ? s.w_.worker.pool().acquire() : std::nullopt;
+      if (buf) {
+        const size_t m = std::min<size_t>(n, buf->size());
+        std::memcpy(buf->writable().data(), out.data(), m);
+        buf->remove_suffix(static_cast<uint32_t>(buf->size() - m));
+        chain.append(std::move(*buf));
+        s.conn_.consume_output(m);
+        taken += m;
+      } else {
+        if (!chain.empty()) break;  // send what is in buffers first
+        flat.insert(flat.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+        s.conn_.consume_output(n);
+        taken += n;
+      }
+    }
+    // Streams paused on a full queue may go on.
+    for (auto& [id, st] : s.streams_)
+      if (st->waiting_drain) st->signal.notify();
+    if (taken == 0) {
+      if (s.closing_ || s.dead_) break;
+      if (s.conn_.is_closed()) {
+        // Everything is sent (the last GOAWAY included): end the reader's wait.
+        ::shutdown(s.client_.fd(), SHUT_RD);
+        break;
+      }
+      co_await s.writer_wake_.wait_until(UINT64_MAX);
+      continue;
+    }
+    WriteWatchdog wd(s.w_.worker, s.client_.fd(), uint64_t{s.cfg_->timeouts.front_idle_ms} * kMs);
+    auto r = flat.empty() ? co_await s.client_.write_all(chain)
+                          : co_await s.client_.write_all(std::span<const std::byte>(flat));
+    if (!r) {
+      s.dead_ = true;
+      chain.clear();
+      ::shutdown(s.client_.fd(), SHUT_RDWR);  // the reader sees it and ends the session
+      break;
+    }
+  }
+  s.task_done();
+}
+
+template <class Client>
+void H2Session<Client>::start_shutdown() {
+  if (shutting_down_ || closing_) return;
+  shutting_down_ = true;
+  conn_.shutdown(to_ms(now()));
+  // In-flight streams get as long as a backend may take to answer; then they are cut.
+  drain_deadline_ = now() + uint64_t{cfg_->timeouts.backend_response_ms} * kMs;
+  wake_writer();
+}
+
+template <class Client>
+void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
+                                   const http2::FieldList& fields, bool end_stream) {
+  if (kind == http2::HeadKind::Trailers) {
+    if (auto it = streams_.find(id); it != streams_.end()) {
+      H2Stream& s = *it->second;
+      s.trailers = fields;
+      s.body_done = true;
+      s.signal.notify();
+    }
+    return;
+  }
+  if (closing_) return;
+  ++w_.stats.requests;
+  ++w_.stats.h2_streams;
+  auto s = std::make_unique<H2Stream>();
+  s->id = id;
+  s->head = fields;
+  s->body_done = end_stream;
+  std::vector<http::Field> views;
+  views.reserve(s->head.size());
+  for (size_t i = 0; i < s->head.size(); ++i) views.push_back({s->head[i].name, s->head[i].value});
+  if (!http::from_h2_fields(views, end_stream, s->req)) {
+    // The engine validated the list (RFC 9113 §8.3); what is left is malformed for HTTP.
+    (void)conn_.reset_stream(id, http2::H2Error::ProtocolError);
+    return;
+  }
+  streams_[id] = s.get();
+  ++tasks_;
+  w_.worker.spawn(stream_task(this->shared_from_this(), std::move(s)));
+}
+
+template <class Client>
+void H2Session<Client>::on_data(uint32_t id, std::span<const std::byte> data, bool end_stream) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->gone) {
+    conn_.consume(id, data.size());  // nobody takes it: give the credit back at once
+    return;
+  }
+  H2Stream& s = *it->second;
+  while (!data.empty()) {
+    auto buf = w_.worker.pool().acquire();
+    if (!buf) {
+      // Out of buffers: this stream cannot be served (its peers still are).
+      ++w_.stats.answers;
+      s.gone = true;
+      s.signal.notify();
+      conn_.consume(id, data.size());
+      (void)conn_.reset_stream(id, http2::H2Error::InternalError);
+      return;
+    }
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(data.size(), buf->size()));
+    std::memcpy(buf->writable().data(), data.data(), n);
+    buf->remove_suffix(buf->size() - n);
+    s.body.append(std::move(*buf));
+    data = data.subspan(n);
+  }
+  if (end_stream) s.body_done = true;
+  s.signal.notify();
+}
+
+template <class Client>
+void H2Session<Client>::on_stream_reset(uint32_t id, http2::H2Error, http2::ResetOrigin origin,
+                                        bool) {
+  if (origin == http2::ResetOrigin::Remote) ++w_.stats.h2_client_resets;
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  H2Stream& s = *it->second;
+  drop(s);
+}
+
+template <class Client>
+void H2Session<Client>::on_connection_error(const http2::FrameError& err) {
+  if (err.code == http2::H2Error::EnhanceYourCalm)
+    ++w_.stats.h2_flood_trips;
+  else
+    ++w_.stats.h2_protocol_errors;
+}
+
+// The stream is over for the engine (reset): its coroutine stops what it does.
+template <class Client>
+void H2Session<Client>::drop(H2Stream& s) {
+  s.gone = true;
+  if (s.mapped) {
+    s.mapped = false;
+    streams_.erase(s.id);
+  }
+  if (s.backend_fd >= 0) ::shutdown(s.backend_fd, SHUT_RDWR);  // its I/O fails at once
+  s.signal.notify();
+}
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<H2Stream> s) {
+  co_await self->serve(*s);
+  self->finish_stream(*s);
+  self->task_done();
+}
+
+// After the stream's coroutine: the engine must not keep a stream nobody serves.
+template <class Client>
+void H2Session<Client>::finish_stream(H2Stream& s) {
+  if (s.mapped) {
+    s.mapped = false;
+    streams_.erase(s.id);
+  }
+  // Credit for request body bytes nobody will send on.
+  if (!s.body.empty()) conn_.consume(s.id, s.body.size());
+  s.body.clear();
+  if (!s.ended && conn_.stream_state(s.id))  // our side did not finish: cut it
+    (void)conn_.reset_stream(s.id, s.gone ? http2::H2Error::Cancel : http2::H2Error::InternalError);
+  if (streams_.empty()) idle_since_ = now();
+  wake_writer();
+}
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::serve(H2Stream& s) {
+  // Requests are routed on the worker's current configuration (the listener may have been
+  // updated since the connection started); a removed listener keeps its last one.
+  if (const config::Listener* c = w_.view->snap->listener(l_->address)) {
+    view_ = w_.view;
+    cfg_ = c;
+  }
+  http::Request& req = s.req;
+  if (req.method == "CONNECT") {  // RFC 9113 §8.5: a tunnel; not served
+    answer(s, 501);
+    co_return;
+  }
+  Route route;
+  if (auto r = view_->snap->routers.find(l_->address); r != view_->snap->routers.end())
+    route = r->second->lookup(req.authority, req.path, req.method);
+  if (!route) {
+    answer(s, 404);
+    co_return;
+  }
+  ClusterRuntime* cluster = view_->cluster(route.cluster);
+  if (!cluster) {
+    answer(s, 503);
+    co_return;
+  }
+  s.cluster = cluster->snap;
+  if (cluster->snap->cluster.https_redirect && l_->kind == config::ListenerKind::Http) {
+    std::string_view host = req.authority;
+    if (size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+      host = host.substr(0, colon);
+    answer(s, 301, fmt::format("https://{}{}", host, req.path));
+    co_return;
+  }
+  std::string_view sticky;
+  if (cluster->snap->cluster.sticky_session) sticky = cookie_value(req.fields, kStickyCookie);
+  co_await forward(s, *cluster, sticky);
+}
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::forward(H2Stream& s, ClusterRuntime& cluster,
+                                               std::string_view sticky) {
+  const ClusterSnapshot& csnap = *cluster.snap;
+  const config::Timeouts& to = cfg_->timeouts;
+  http::Request& req = s.req;
+  // 100-continue is answered here (the body then comes as the windows allow).
+  if (const http::Field* e = req.fields.find("expect");
+      e && http::iequals(e->value, "100-continue")) {
+    req.fields.remove("expect");
+    if (!s.body_done)
+      (void)conn_.submit_response(s.id, http2::FieldList{{":status", "100"}}, false);
+    wake_writer();
+  }
+  auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
+  if (s.gone) {
+    if (lease) w_.release(*lease, false);
+    co_return;
+  }
+  if (!lease) {
+    answer(s, 503);
+    co_return;
+  }
+  struct Release {  // back to the pool (or closed) on every path
+    WorkerCtx& w;
+    WorkerCtx::Lease& lease;
+    H2Stream& s;
+    bool reusable = false;
+    ~Release() {
+      s.backend_fd = -1;
+      w.release(lease, reusable && !s.gone);
+    }
+  } release{w_, *lease, s};
+  if (lease->reused && !s.body_done && !looks_alive(lease->stream)) {
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    if (s.gone) co_return;
+    if (!fresh) {
+      answer(s, 503);
+      co_return;
+    }
+    lease->stream = std::move(*fresh);
+    lease->reused = false;
+  }
+  s.backend_fd = lease->stream.fd();
+
+  http1::ForwardingOptions fwd;
+  fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
+      fwd.forwarded = w_.opts.forwarding_headers;
+  fwd.via = w_.opts.via;
+  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  const std::string_view request_id = http1::edit_request(req, peer, fwd);
+  const http::Framing out = http1::outgoing_framing(req.framing, 11);
+  auto head = http1::write_request_head(w_.worker.pool(), req, out);
+  if (!head) {
+    answer(s, head.error() == http1::SerializeError::HeadTooLarge ? 431 : 503);
+    co_return;
+  }
+  const bool bodiless = s.body_done && s.body.empty();
+  const uint64_t backend_ns = uint64_t{to.backend_response_ms} * kMs;
+  bool retried = false;
+  auto send_head = [&]() -> runtime::Task<bool> {
+    buffer::BufferChain c;
+    c.append(*head);
+    WriteWatchdog wd(w_.worker, lease->stream.fd(), backend_ns);
+    co_return static_cast<bool>(co_await lease->stream.write_all(c));
+  };
+  // A pooled connection the backend closed meanwhile is replaced once (nothing was processed).
+  auto resend = [&]() -> runtime::Task<bool> {
+    ++w_.stats.stale_retries;
+    retried = true;
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    if (!fresh || s.gone) co_return false;
+    lease->stream = std::move(*fresh);
+    lease->reused = false;
+    s.backend_fd = lease->stream.fd();
+    co_return co_await send_head();
+  };
+  if (!co_await send_head() && (!lease->reused || s.gone || !co_await resend())) {
+    if (!s.gone) answer(s, 502);
+    co_return;
+  }
+  if (!bodiless && !co_await send_request_body(s, lease->stream, out)) co_return;
+
+  // The response.
+  http1::ResponseParser rp;
+  Input bin(w_.worker.pool());
+  http1::Step step;
+  for (;;) {
+    rp.start(req.method);
+    bin.clear();
+    Read r = co_await next_step(rp, bin, lease->stream, now() + backend_ns, step);
+    if (s.gone) co_return;
+    if (r == Read::Step && step.event != http1::Event::Error) break;
+    if (r == Read::Timeout) {
+      answer(s, 504);
+      co_return;
+    }
+    const bool stale = (r == Read::Eof || r == Read::Error) && bin.view().empty() &&
+                       lease->reused && !retried && bodiless;
+    if (!stale || !co_await resend()) {
+      if (!s.gone) answer(s, 502);
+      co_return;
+    }
+  }
+  const bool no_body = req.method == "HEAD";
+  bool final_head = false;
+  bool head_pending = false;  // the final head waits for the next event (END_STREAM on it?)
+  buffer::Slice held;         // the last body piece, held for the same reason
+  auto flush_held = [&](bool end) -> bool {
+    if (head_pending) {
+      head_pending = false;
+      if (!submit_head(s, rp.message(), end && held.empty())) return false;
+      if (end && held.empty()) return true;
+    }
+    if (held.empty() && !end) return true;
+    bool ok = submit_data(s, held.bytes(), end);
+    held.reset();
+    return ok;
+  };
+  for (;;) {
+    if (step.event == http1::Event::NeedMore) {
+      bin.consume(step.consumed);
+      if (!lease->stream.has_pending_input() && !flush_held(false)) co_return;
+      wake_writer();
+      if (!co_await wait_drained(s)) co_return;
+      Read r = co_await next_step(rp, bin, lease->stream, now() + backend_ns, step);
+      if (s.gone) co_return;
+      if (r == Read::Step) continue;
+      if (!s.response_started && !head_pending) answer(s, r == Read::Timeout ? 504 : 502);
+      co_return;  // a truncated response: the stream is reset (finish_stream)
+    }
+    if (step.event == http1::Event::Error) {
+      if (!s.response_started && !head_pending) answer(s, 502);
+      co_return;
+    }
+    if (step.event == http1::Event::Head) {
+      http::Response& res = rp.message();
+      if (res.status < 200) {
+        // 1xx other than 100 (answered here) and 101 (no upgrade over HTTP/2) go to the client.
+        if (res.status != 100 && res.status != 101) {
+          http1::edit_response(res, fwd, request_id);
+          (void)submit_head(s, res, false);
+        }
+      } else {
+        final_head = true;
+        http1::edit_response(res, fwd, request_id);
+        if (csnap.cluster.sticky_session) {
+          const config::Backend& b = csnap.backends[lease->index];
+          const std::string_view id = b.sticky_id ? std::string_view(*b.sticky_id) : b.id;
+          if (sticky != id)
+            res.fields.add("Set-Cookie",
+                           res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
+        }
+        count_response(res.status);
+        head_pending = true;
+      }
+    } else if (step.event == http1::Event::Body && !step.data.empty() && !no_body) {
+      if (!flush_held(false)) co_return;
+      held = bin.slice_of(step.data);
+    }
+    bin.consume(step.consumed);
+    if (step.event == http1::Event::Complete && final_head) {
+      const http::FieldList& tr = rp.message().trailers;
+      if (tr.empty()) {
+        if (!flush_held(true)) co_return;
+      } else {
+        if (!flush_held(false)) co_return;
+        http2::FieldList t;
+        for (const http::Field& f : tr) {
+          std::string name(f.name);
+          std::transform(name.begin(), name.end(), name.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          t.add(name, f.value);
+        }
+        if (!conn_.submit_trailers(s.id, t)) co_return;
+        s.ended = true;
+      }
+      break;
+    }
+    step = rp.feed(bin.view());
+  }
+  wake_writer();
+  release.reusable = rp.info().keep_alive && bin.empty();
+}
+
+template <class Client>
+runtime::Task<bool> H2Session<Client>::send_request_body(H2Stream& s, BackendStream& backend,
+                                                         http::Framing framing) {
+  http1::BodyWriter bw(w_.worker.pool(), framing);
+  buffer::BufferChain chain;
+  const uint64_t backend_ns = uint64_t{cfg_->timeouts.backend_response_ms} * kMs;
+  for (;;) {
+    while (s.body.empty() && !s.body_done) {
+      if (s.gone) co_return false;
+      if (!co_await s.signal.wait_until(now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs) &&
+          s.body.empty() && !s.body_done) {
+        answer(s, 408);
+        co_return false;
+      }
+    }
+    if (s.gone) co_return false;
+    size_t taken = 0;
+    for (const buffer::Slice& piece : s.body.slices()) {
+      taken += piece.size();
+      if (!bw.write(piece, chain)) {
+        answer(s, 503);
+        co_return false;
+      }
+    }
+    s.body.clear();
+    const bool last = s.body_done;
+    if (last) {
+      http::FieldList trailers;
+      for (size_t i = 0; i < s.trailers.size(); ++i)
+        trailers.add(s.trailers[i].name, s.trailers[i].value);
+      if (!bw.finish(trailers, chain)) {
+        answer(s, 503);
+        co_return false;
+      }
+    }
+    WriteWatchdog wd(w_.worker, backend.fd(), backend_ns);
+    const bool ok = static_cast<bool>(co_await backend.write_all(chain));
+    if (s.gone) co_return false;
+    if (!ok) {
+      answer(s, 502);
+      co_return false;
+    }
+    conn_.consume(s.id, taken);  // the window opens as fast as the backend takes the body
+    wake_writer();
+    if (last) co_return true;
+  }
+}
+
+template <class Client>
+bool H2Session<Client>::submit_head(H2Stream& s, http::Response& res, bool end) {
+  if (s.gone) return false;
+  std::vector<http::Field> fields;
+  http::to_h2_fields(res, res.storage, fields);
+  http2::FieldList list;
+  for (const http::Field& f : fields) list.add(f.name, f.value);
+  if (!conn_.submit_response(s.id, list, end)) return false;
+  if (res.status >= 200) s.response_started = true;
+  s.ended = end;
+  wake_writer();
+  return true;
+}
+
+template <class Client>
+bool H2Session<Client>::submit_data(H2Stream& s, std::span<const std::byte> data, bool end) {
+  if (s.gone || !conn_.submit_data(s.id, data, end)) return false;
+  s.ended = end;
+  wake_writer();
+  return true;
+}
+
+// Waits while the stream's queued response body is above its bound (the client reads slowly or
+// other streams go first); false when the stream is gone or the client stopped reading.
+template <class Client>
+runtime::Task<bool> H2Session<Client>::wait_drained(H2Stream& s) {
+  const uint64_t deadline = now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
+  while (!s.gone && conn_.queued_data(s.id) > cfg_->http2.stream_buffer_bytes) {
+    s.waiting_drain = true;
+    const bool woke = co_await s.signal.wait_until(deadline);
+    s.waiting_drain = false;
+    if (!woke) {
+      drop(s);  // finish_stream resets it
+      co_return false;
+    }
+  }
+  co_return !s.gone;
+}
+
+template <class Client>
+void H2Session<Client>::answer(H2Stream& s, uint16_t status, std::string_view location) {
+  ++w_.stats.answers;
+  count_response(status);
+  if (s.gone || s.response_started) return;
+  const std::string* tmpl = nullptr;
+  if (s.cluster) {
+    if (auto it = s.cluster->cluster.answers.find(status); it != s.cluster->cluster.answers.end())
+      tmpl = &it->second;
+  }
+  if (!tmpl) {
+    if (auto it = cfg_->answers.find(status); it != cfg_->answers.end()) tmpl = &it->second;
+  }
+  const std::string body =
+      tmpl ? *tmpl : fmt::format("{} {}\n", status, http1::reason_phrase(status));
+  const std::string st = std::to_string(status);
+  const std::string len = std::to_string(body.size());
+  http2::FieldList f{{":status", st},
+                     {"content-type", "text/plain; charset=utf-8"},
+                     {"content-length", len},
+                     {"cache-control", "no-cache"}};
+  if (!location.empty()) f.add("location", location);
+  const bool head = s.req.method == "HEAD";
+  if (!conn_.submit_response(s.id, f, head)) return;
+  s.response_started = true;
+  s.ended = true;
+  if (!head) (void)conn_.submit_data(s.id, std::as_bytes(std::span(body)), true);
+  wake_writer();
+}
+
+template <class Client>
+runtime::Task<void> start_session(WorkerCtx& w, ListenerPtr l, Client client,
+                                  buffer::BufferChain received) {
+  ViewPtr view = w.view;
+  const config::Listener* cfg = view ? view->snap->listener(l->address) : nullptr;
+  if (!cfg) {
+    co_await client.close();
+    co_return;
+  }
+  auto s = std::make_shared<H2Session<Client>>(w, std::move(l), std::move(client), view, *cfg);
+  co_await H2Session<Client>::run(std::move(s), std::move(received));
+}
+
+}  // namespace
+
+bool is_h2_preface_start(std::string_view bytes) noexcept {
+  const size_t n = std::min(bytes.size(), kPreface.size());
+  return bytes.substr(0, n) == kPreface.substr(0, n);
+}
+
+runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client,
+                               buffer::BufferChain received) {
+  return start_session(w, std::move(l), std::move(client), std::move(received));
+}
+
+runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, TlsStream client) {
+  return start_session(w, std::move(l), std::move(client), buffer::BufferChain{});
+}
+
+}  // namespace kakehi::proxy::detail
