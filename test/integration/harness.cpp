@@ -244,9 +244,19 @@ std::string HttpResponse::header(const std::string& name) const {
 }
 size_t HttpResponse::header_count(const std::string& name) const { return headers.count(name); }
 
+bool client_h2() {
+  static const bool h2 = [] {
+    const char* v = std::getenv("KAKEHI_TEST_CLIENT");
+    return v && std::string_view(v) == "h2";
+  }();
+  return h2;
+}
+
+std::string curl_protocol() { return client_h2() ? "--http2-prior-knowledge" : "--http1.1"; }
+
 HttpResponse curl(const std::vector<std::string>& args, int max_time_s) {
-  std::vector<std::string> argv = {"curl",      "-sS",        "-i",
-                                   "--http1.1", "--max-time", std::to_string(max_time_s)};
+  std::vector<std::string> argv = {"curl",          "-sS",        "-i",
+                                   curl_protocol(), "--max-time", std::to_string(max_time_s)};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcResult p = run(argv, std::chrono::seconds(max_time_s + 5));
   HttpResponse r;
@@ -296,7 +306,7 @@ HttpResponse curl_get(uint16_t port, const std::string& path, const std::string&
 
 StreamResult curl_download(const std::string& url, const std::vector<std::string>& extra,
                            int max_time_s) {
-  std::vector<std::string> argv = {"curl", "-sS", "--http1.1", "--max-time",
+  std::vector<std::string> argv = {"curl", "-sS", curl_protocol(), "--max-time",
                                    std::to_string(max_time_s)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(url);
@@ -333,8 +343,8 @@ ProcResult curl_upload(const std::string& url, const std::vector<std::string>& e
   // `-T -` streams stdin (`--data-binary @-` would read it all into memory first); curl frames
   // it chunked unless a Content-Length is given and its Transfer-Encoding header removed.
   std::vector<std::string> argv = {
-      "curl", "-sS", "--http1.1", "--max-time", std::to_string(max_time_s),
-      "-T",   "-",   "-X",        "POST"};
+      "curl", "-sS", curl_protocol(), "--max-time", std::to_string(max_time_s), "-T",
+      "-",    "-X",  "POST"};
   if (!chunked) {
     argv.insert(argv.end(),
                 {"-H", "Content-Length: " + std::to_string(size), "-H", "Transfer-Encoding:"});

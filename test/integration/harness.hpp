@@ -83,6 +83,11 @@ struct HttpResponse {
 
 /// Runs `curl -sS -i --http1.1 --max-time <max_time_s> <args...>` and parses the last
 /// response head and its body.
+/// The client side of the protocol matrix: KAKEHI_TEST_CLIENT=h2 makes the curl helpers speak
+/// HTTP/2 (prior knowledge on http:// URLs, ALPN "h2" on https:// ones) instead of HTTP/1.1.
+[[nodiscard]] bool client_h2();
+/// curl's protocol option for the matrix ("--http1.1" or "--http2-prior-knowledge").
+[[nodiscard]] std::string curl_protocol();
 HttpResponse curl(const std::vector<std::string>& args, int max_time_s = 10);
 /// GET http://127.0.0.1:<port><path> with an optional Host header.
 HttpResponse curl_get(uint16_t port, const std::string& path, const std::string& host = {},

@@ -228,6 +228,7 @@ class Connection {
   // Flood protection.
   FloodStats flood_stats_;
   RateCounter resets_, pings_, settings_, window_updates_, empty_data_, stream_errors_;
+  uint64_t window_update_allowance_ = 0;  // WINDOW_UPDATEs earned by DATA frames we sent
   std::unordered_map<uint32_t, Priority> pending_priority_;  // PRIORITY_UPDATE for idle streams
 };
 

@@ -302,10 +302,15 @@ Result<void, FrameError> Connection::on_goaway(const GoawayFrame& f) {
 
 Result<void, FrameError> Connection::on_window_update(const WindowUpdateFrame& f) {
   ++flood_stats_.window_updates_received;
-  if (auto ok = flood_check(window_updates_, config_.flood.max_window_updates_per_window,
-                            "WINDOW_UPDATE flood");
-      !ok)
+  // A peer answers the DATA it receives with WINDOW_UPDATEs (one for the stream and one for
+  // the connection per frame at most): those are earned; only the others count as a flood.
+  if (window_update_allowance_ > 0) {
+    --window_update_allowance_;
+  } else if (auto ok = flood_check(window_updates_, config_.flood.max_window_updates_per_window,
+                                   "WINDOW_UPDATE flood");
+             !ok) {
     return ok;
+  }
   if (f.stream_id == 0) {
     if (conn_send_window_ + f.increment > kMaxWindowSize)  // §6.9.1
       return conn_err(H2Error::FlowControlError, "connection window above 2^31-1");

@@ -207,6 +207,8 @@ void Connection::send_from(Stream& s) {
     s.send_window -= static_cast<int64_t>(n);
     conn_send_window_ -= static_cast<int64_t>(n);
     scheduler_.sent(s.id, n);
+    if (n > 0)
+      window_update_allowance_ = std::min<uint64_t>(window_update_allowance_ + 2, 1u << 20);
   }
   if (s.pending() == 0) {
     s.out.clear();

@@ -21,6 +21,14 @@ void RecvState::arm() {
   armed = true;
 }
 
+void RecvState::arm_single() {
+  io_uring_sqe* s = worker->ring().sqe(this);
+  std::span<std::byte> into = own.writable();
+  io_uring_prep_recv(s, fd, into.data(), into.size(), 0);
+  armed = true;
+  single = true;
+}
+
 void RecvState::on_buffers_back(runtime::BufferWaiter* w) {
   auto* st = static_cast<RecvState*>(w);
   if (!st->armed && !st->eof && st->error == 0 && !st->closing) st->arm();
@@ -28,6 +36,29 @@ void RecvState::on_buffers_back(runtime::BufferWaiter* w) {
 
 void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
   auto* st = static_cast<RecvState*>(c);
+  if (st->single) {  // a one-shot recv into a reserve buffer
+    st->single = false;
+    st->armed = false;
+    buffer::Slice s = std::move(st->own);
+    st->own.reset();
+    if (st->orphan) {
+      delete st;
+      return;
+    }
+    if (res > 0) {
+      s.remove_suffix(s.size() - static_cast<uint32_t>(res));
+      st->queue.push(std::move(s));
+    } else if (res == 0) {
+      st->eof = true;
+    } else if (res == -ECANCELED) {
+      if (st->closing || st->worker->tearing_down()) st->error = ECANCELED;
+    } else {
+      st->error = -res;
+    }
+    if (st->waiter && !st->readable() && !st->closing) st->arm();
+    if (st->waiter && st->readable()) std::exchange(st->waiter, {}).resume();
+    return;
+  }
   if (flags & IORING_CQE_F_BUFFER) {
     auto id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     buffer::Slice s = st->worker->buffers().take(id, res > 0 ? static_cast<uint32_t>(res) : 0);
@@ -43,7 +74,12 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
     if (res == 0) {
       st->eof = true;
     } else if (res == -ENOBUFS) {
-      st->worker->buffers().wait_for_buffers(*st);  // re-armed by the next refill
+      if (auto b = st->priority ? st->worker->pool().acquire() : std::nullopt) {
+        st->own = std::move(*b);
+        st->arm_single();
+      } else {
+        st->worker->buffers().wait_for_buffers(*st);  // re-armed by the next refill
+      }
     } else if (res == -ECANCELED) {
       if (st->closing || st->worker->tearing_down()) st->error = ECANCELED;
     } else if (res < 0) {
@@ -51,7 +87,7 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
     }
     // A reader waiting with nothing to read must keep a recv in flight (e.g. a stale
     // back-pressure cancel that hit a recv re-armed since).
-    if (st->waiter && !st->readable() && !st->linked() && !st->closing) st->arm();
+    if (st->waiter && !st->readable() && !st->armed && !st->linked() && !st->closing) st->arm();
   } else if (st->queue.size() >= st->worker->options().max_queued_recv && !st->pausing) {
     // The reader is behind: stop taking buffers for this connection until it catches up.
     st->pausing = true;

@@ -57,11 +57,14 @@ class SliceQueue {
 struct RecvState : runtime::Completion, runtime::BufferWaiter {
   Worker* worker;
   int fd;
-  bool armed = false;    // a multishot recv is in flight
-  bool pausing = false;  // cancelled for back-pressure
-  bool closing = false;  // cancelled by close(): wake the reader with ECANCELED
-  bool orphan = false;   // the stream is gone: free on the last CQE
+  bool armed = false;     // a multishot recv is in flight
+  bool pausing = false;   // cancelled for back-pressure
+  bool closing = false;   // cancelled by close(): wake the reader with ECANCELED
+  bool orphan = false;    // the stream is gone: free on the last CQE
+  bool priority = false;  // never starved by the shared pool (see TcpStream::set_priority_reads)
+  bool single = false;    // the recv in flight is a one-shot one into `own`
   bool eof = false;
+  buffer::Slice own;  // a reserve buffer the one-shot recv fills
   Errno error = 0;
   SliceQueue queue;
   std::coroutine_handle<> waiter;
@@ -70,6 +73,7 @@ struct RecvState : runtime::Completion, runtime::BufferWaiter {
   static void on_cqe(runtime::Completion* c, int res, uint32_t flags);
   static void on_buffers_back(runtime::BufferWaiter* w);
   void arm();
+  void arm_single();
   bool readable() const noexcept { return !queue.empty() || eof || error != 0; }
   static void* operator new(size_t n) { return runtime::FramePool::allocate(n); }
   static void operator delete(void* p, size_t n) noexcept { runtime::FramePool::deallocate(p, n); }
@@ -113,6 +117,13 @@ class TcpStream {
       return buffer::Slice{};
     }
   };
+  /// Reads of this connection never wait for the provided-buffer ring to be refilled: when it
+  /// is empty they use a buffer of the pool's writer reserve instead. For a connection whose
+  /// reads must go on for others to progress (an HTTP/2 client's WINDOW_UPDATEs release the
+  /// backend data that fills the ring).
+  void set_priority_reads() noexcept {
+    if (recv_) recv_->priority = true;
+  }
   /// Waits for received bytes (see RecvAwaiter::await_resume).
   RecvAwaiter recv() noexcept { return RecvAwaiter{recv_}; }
 

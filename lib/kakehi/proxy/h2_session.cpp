@@ -84,7 +84,7 @@ class Signal {
 
 // One request stream, owned by its coroutine; the session maps its id to it while the engine
 // may still report events for it.
-struct H2Stream {
+struct FrontStream {
   uint32_t id = 0;
   http2::FieldList head;  // the request's fields as received: `req` views into them
   http2::FieldList trailers;
@@ -159,17 +159,18 @@ class H2Session final : public http2::EventSink,
  private:
   runtime::Task<void> read_loop(buffer::BufferChain received);
   static runtime::Task<void> write_loop(Ptr self);
-  static runtime::Task<void> stream_task(Ptr self, std::unique_ptr<H2Stream> s);
-  runtime::Task<void> serve(H2Stream& s);
-  runtime::Task<void> forward(H2Stream& s, ClusterRuntime& cluster, std::string_view sticky);
-  runtime::Task<bool> send_request_body(H2Stream& s, BackendStream& backend, http::Framing framing);
-  void answer(H2Stream& s, uint16_t status, std::string_view location = {});
+  static runtime::Task<void> stream_task(Ptr self, std::unique_ptr<FrontStream> s);
+  runtime::Task<void> serve(FrontStream& s);
+  runtime::Task<void> forward(FrontStream& s, ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<bool> send_request_body(FrontStream& s, BackendStream& backend,
+                                        http::Framing framing);
+  void answer(FrontStream& s, uint16_t status, std::string_view location = {});
   // Queues `data` (and END_STREAM) for `s`; false when the stream cannot take it any more.
-  bool submit_data(H2Stream& s, std::span<const std::byte> data, bool end);
-  runtime::Task<bool> wait_drained(H2Stream& s);
-  bool submit_head(H2Stream& s, http::Response& res, bool end);
-  void finish_stream(H2Stream& s);
-  void drop(H2Stream& s);
+  bool submit_data(FrontStream& s, std::span<const std::byte> data, bool end);
+  runtime::Task<bool> wait_drained(FrontStream& s);
+  bool submit_head(FrontStream& s, http::Response& res, bool end);
+  void finish_stream(FrontStream& s);
+  void drop(FrontStream& s);
   void start_shutdown();
   void wake_writer() { writer_wake_.notify(); }
   void task_done() {
@@ -191,7 +192,7 @@ class H2Session final : public http2::EventSink,
   const config::Listener* cfg_;
   http2::Connection conn_;
   Link link_;
-  std::unordered_map<uint32_t, H2Stream*> streams_;
+  std::unordered_map<uint32_t, FrontStream*> streams_;
   std::string client_ip_;
   uint16_t client_port_ = 0;
   Signal writer_wake_;
@@ -221,6 +222,8 @@ runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
     if (client_ip_.size() >= 2 && client_ip_.front() == '[')
       client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
   }
+  // Its reads must go on while backend data waits for its WINDOW_UPDATEs in the shared pool.
+  client_.set_priority_reads();
   conn_.start(to_ms(now()));
   ++tasks_;
   w_.worker.spawn(write_loop(this->shared_from_this()));
@@ -330,7 +333,7 @@ void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
                                    const http2::FieldList& fields, bool end_stream) {
   if (kind == http2::HeadKind::Trailers) {
     if (auto it = streams_.find(id); it != streams_.end()) {
-      H2Stream& s = *it->second;
+      FrontStream& s = *it->second;
       s.trailers = fields;
       s.body_done = true;
       s.signal.notify();
@@ -340,7 +343,7 @@ void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
   if (closing_) return;
   ++w_.stats.requests;
   ++w_.stats.h2_streams;
-  auto s = std::make_unique<H2Stream>();
+  auto s = std::make_unique<FrontStream>();
   s->id = id;
   s->head = fields;
   s->body_done = end_stream;
@@ -364,7 +367,7 @@ void H2Session<Client>::on_data(uint32_t id, std::span<const std::byte> data, bo
     conn_.consume(id, data.size());  // nobody takes it: give the credit back at once
     return;
   }
-  H2Stream& s = *it->second;
+  FrontStream& s = *it->second;
   while (!data.empty()) {
     auto buf = w_.worker.pool().acquire();
     if (!buf) {
@@ -392,7 +395,7 @@ void H2Session<Client>::on_stream_reset(uint32_t id, http2::H2Error, http2::Rese
   if (origin == http2::ResetOrigin::Remote) ++w_.stats.h2_client_resets;
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
-  H2Stream& s = *it->second;
+  FrontStream& s = *it->second;
   drop(s);
 }
 
@@ -406,7 +409,7 @@ void H2Session<Client>::on_connection_error(const http2::FrameError& err) {
 
 // The stream is over for the engine (reset): its coroutine stops what it does.
 template <class Client>
-void H2Session<Client>::drop(H2Stream& s) {
+void H2Session<Client>::drop(FrontStream& s) {
   s.gone = true;
   if (s.mapped) {
     s.mapped = false;
@@ -417,7 +420,7 @@ void H2Session<Client>::drop(H2Stream& s) {
 }
 
 template <class Client>
-runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<H2Stream> s) {
+runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<FrontStream> s) {
   co_await self->serve(*s);
   self->finish_stream(*s);
   self->task_done();
@@ -425,7 +428,7 @@ runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<H2S
 
 // After the stream's coroutine: the engine must not keep a stream nobody serves.
 template <class Client>
-void H2Session<Client>::finish_stream(H2Stream& s) {
+void H2Session<Client>::finish_stream(FrontStream& s) {
   if (s.mapped) {
     s.mapped = false;
     streams_.erase(s.id);
@@ -440,7 +443,7 @@ void H2Session<Client>::finish_stream(H2Stream& s) {
 }
 
 template <class Client>
-runtime::Task<void> H2Session<Client>::serve(H2Stream& s) {
+runtime::Task<void> H2Session<Client>::serve(FrontStream& s) {
   // Requests are routed on the worker's current configuration (the listener may have been
   // updated since the connection started); a removed listener keeps its last one.
   if (const config::Listener* c = w_.view->snap->listener(l_->address)) {
@@ -479,7 +482,7 @@ runtime::Task<void> H2Session<Client>::serve(H2Stream& s) {
 }
 
 template <class Client>
-runtime::Task<void> H2Session<Client>::forward(H2Stream& s, ClusterRuntime& cluster,
+runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& cluster,
                                                std::string_view sticky) {
   const ClusterSnapshot& csnap = *cluster.snap;
   const config::Timeouts& to = cfg_->timeouts;
@@ -504,7 +507,7 @@ runtime::Task<void> H2Session<Client>::forward(H2Stream& s, ClusterRuntime& clus
   struct Release {  // back to the pool (or closed) on every path
     WorkerCtx& w;
     WorkerCtx::Lease& lease;
-    H2Stream& s;
+    FrontStream& s;
     bool reusable = false;
     ~Release() {
       s.backend_fd = -1;
@@ -664,7 +667,7 @@ runtime::Task<void> H2Session<Client>::forward(H2Stream& s, ClusterRuntime& clus
 }
 
 template <class Client>
-runtime::Task<bool> H2Session<Client>::send_request_body(H2Stream& s, BackendStream& backend,
+runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, BackendStream& backend,
                                                          http::Framing framing) {
   http1::BodyWriter bw(w_.worker.pool(), framing);
   buffer::BufferChain chain;
@@ -712,7 +715,7 @@ runtime::Task<bool> H2Session<Client>::send_request_body(H2Stream& s, BackendStr
 }
 
 template <class Client>
-bool H2Session<Client>::submit_head(H2Stream& s, http::Response& res, bool end) {
+bool H2Session<Client>::submit_head(FrontStream& s, http::Response& res, bool end) {
   if (s.gone) return false;
   std::vector<http::Field> fields;
   http::to_h2_fields(res, res.storage, fields);
@@ -726,7 +729,7 @@ bool H2Session<Client>::submit_head(H2Stream& s, http::Response& res, bool end) 
 }
 
 template <class Client>
-bool H2Session<Client>::submit_data(H2Stream& s, std::span<const std::byte> data, bool end) {
+bool H2Session<Client>::submit_data(FrontStream& s, std::span<const std::byte> data, bool end) {
   if (s.gone || !conn_.submit_data(s.id, data, end)) return false;
   s.ended = end;
   wake_writer();
@@ -736,7 +739,7 @@ bool H2Session<Client>::submit_data(H2Stream& s, std::span<const std::byte> data
 // Waits while the stream's queued response body is above its bound (the client reads slowly or
 // other streams go first); false when the stream is gone or the client stopped reading.
 template <class Client>
-runtime::Task<bool> H2Session<Client>::wait_drained(H2Stream& s) {
+runtime::Task<bool> H2Session<Client>::wait_drained(FrontStream& s) {
   const uint64_t deadline = now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
   while (!s.gone && conn_.queued_data(s.id) > cfg_->http2.stream_buffer_bytes) {
     s.waiting_drain = true;
@@ -751,7 +754,7 @@ runtime::Task<bool> H2Session<Client>::wait_drained(H2Stream& s) {
 }
 
 template <class Client>
-void H2Session<Client>::answer(H2Stream& s, uint16_t status, std::string_view location) {
+void H2Session<Client>::answer(FrontStream& s, uint16_t status, std::string_view location) {
   ++w_.stats.answers;
   count_response(status);
   if (s.gone || s.response_started) return;

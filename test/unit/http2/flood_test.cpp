@@ -104,6 +104,32 @@ TEST_CASE("WINDOW_UPDATE flood") {
   CHECK(s.calmed());
 }
 
+TEST_CASE("WINDOW_UPDATEs crediting the DATA we sent are not a flood") {
+  FloodLimits f;
+  f.max_window_updates_per_window = 30;
+  Server s(f);
+  REQUIRE(s.d.feed(headers_frame(s.enc, 1, get_request(), true)));
+  REQUIRE(s.d.conn.submit_response(1, FieldList{{":status", "200"}}, false));
+  const std::vector<std::byte> body(16384, std::byte{'x'});
+  Bytes credit;
+  encode_window_update(credit, 1, 16384);
+  encode_window_update(credit, 0, 16384);
+  // 200 frames, each answered by a stream and a connection WINDOW_UPDATE: 400 in one window.
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(s.d.conn.submit_data(1, body, false));
+    auto out = s.d.output();
+    REQUIRE(!out.empty());
+    REQUIRE(out.back().type() == FrameType::Data);
+    REQUIRE(s.d.feed(credit));
+  }
+  CHECK(s.d.conn.flood_stats().trips == 0);
+  // Unearned ones still count.
+  Bytes extra;
+  encode_window_update(extra, 0, 1);
+  CHECK(s.feed_n(extra, 100) == 30);
+  CHECK(s.calmed());
+}
+
 TEST_CASE("empty DATA flood") {
   FloodLimits f;
   f.max_empty_data_per_window = 10;
