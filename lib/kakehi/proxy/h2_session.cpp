@@ -95,6 +95,8 @@ struct FrontStream {
   bool mapped = true;
   bool waiting_drain = false;  // paused until its queued response body shrinks
   bool response_started = false;
+  uint16_t refuse = 0;                       // a status decided on the head alone (431, 413)
+  uint64_t body_received = 0;                // request body bytes, for limits.max_body_bytes
   bool ended = false;                        // END_STREAM is queued on our side
   const ClusterSnapshot* cluster = nullptr;  // the routed cluster (its answer templates)
   int backend_fd = -1;  // while a backend connection is in use (shut down to cancel)
@@ -111,7 +113,8 @@ http2::ConnectionConfig engine_config(const config::Listener& l) {
   c.local.max_header_list_size = h.max_header_list_size;
   c.window.auto_update = false;
   c.window.connection_window = h.connection_window;
-  c.max_header_fields = l.limits.max_header_count + 8;  // room for the pseudo-header fields
+  // The engine's bound is a safety net; above limits.max_header_count the proxy answers 431.
+  c.max_header_fields = std::max<uint32_t>(2 * l.limits.max_header_count + 8, 256);
   http2::FloodLimits& f = c.flood;
   f.max_resets_per_window = h.max_resets_per_second;
   f.max_pings_per_window = h.max_pings_per_second;
@@ -355,6 +358,16 @@ void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
     (void)conn_.reset_stream(id, http2::H2Error::ProtocolError);
     return;
   }
+  // The listener's limits, as for HTTP/1.1: 431 for the head, 413 for a declared body.
+  uint64_t head_bytes = 0;
+  for (const http::Field& f : s->req.fields) head_bytes += f.name.size() + f.value.size() + 4;
+  if (s->req.fields.size() > cfg_->limits.max_header_count ||
+      head_bytes > cfg_->limits.max_header_bytes)
+    s->refuse = 431;
+  else if (cfg_->limits.max_body_bytes != 0 &&
+           s->req.framing.kind == http::BodyKind::ContentLength &&
+           s->req.framing.length > cfg_->limits.max_body_bytes)
+    s->refuse = 413;
   streams_[id] = s.get();
   ++tasks_;
   w_.worker.spawn(stream_task(this->shared_from_this(), std::move(s)));
@@ -368,6 +381,7 @@ void H2Session<Client>::on_data(uint32_t id, std::span<const std::byte> data, bo
     return;
   }
   FrontStream& s = *it->second;
+  s.body_received += data.size();
   while (!data.empty()) {
     auto buf = w_.worker.pool().acquire();
     if (!buf) {
@@ -451,6 +465,10 @@ runtime::Task<void> H2Session<Client>::serve(FrontStream& s) {
     cfg_ = c;
   }
   http::Request& req = s.req;
+  if (s.refuse) {
+    answer(s, s.refuse);
+    co_return;
+  }
   if (req.method == "CONNECT") {  // RFC 9113 §8.5: a tunnel; not served
     answer(s, 501);
     co_return;
@@ -682,6 +700,10 @@ runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, Backend
       }
     }
     if (s.gone) co_return false;
+    if (cfg_->limits.max_body_bytes != 0 && s.body_received > cfg_->limits.max_body_bytes) {
+      answer(s, 413);  // the backend saw the head: its connection is not reused
+      co_return false;
+    }
     size_t taken = 0;
     for (const buffer::Slice& piece : s.body.slices()) {
       taken += piece.size();
