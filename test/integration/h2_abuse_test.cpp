@@ -173,6 +173,12 @@ class H2Client {
         },
         limit);
   }
+  /// Answers the last PING received.
+  void ack_ping() {
+    Bytes b;
+    http2::encode_ping(b, last_ping_, true);
+    (void)send(b);
+  }
   /// Keeps reading (and answering) for `d`.
   void idle(ms d) {
     wait_for([] { return false; }, d);
@@ -241,13 +247,8 @@ class H2Client {
           ++ping_acks;
         } else {
           ++pings_received;
-          if (auto_ping_ack) {
-            Bytes b;
-            std::array<std::byte, 8> opaque{};
-            std::copy(p.begin(), p.end(), opaque.begin());
-            http2::encode_ping(b, opaque, true);
-            (void)send(b);
-          }
+          std::copy(p.begin(), p.end(), last_ping_.begin());
+          if (auto_ping_ack) ack_ping();
         }
         break;
       case T::Goaway:
@@ -301,6 +302,7 @@ class H2Client {
 
   RawClient sock_;
   std::string in_;
+  std::array<std::byte, 8> last_ping_{};
   hpack::Decoder dec_;
   Bytes block_;
   uint32_t block_stream_ = 0;
@@ -811,4 +813,32 @@ TEST_CASE("h2 abuse: drain sends two GOAWAYs, finishes the stream in flight, ser
   auto st = r.stats();
   CHECK(st.h2_streams == 1);
   CHECK(r.origin.requests() == 1);
+}
+
+TEST_CASE("h2 abuse: during the drain's round trip new streams are still served") {
+  H2Rig r;
+  H2Client c(r.port());
+  c.auto_ping_ack = false;
+  c.handshake();
+  REQUIRE(c.headers(1, get("/slow/500")));
+  REQUIRE(eventually([&] { return r.origin.in_flight() == 1; }, 3000ms));
+  auto drained = std::async(std::launch::async, [&] { return r.rig.proxy.drain(5000ms); });
+  // GOAWAY(2^31-1) refuses nothing: a stream opened before the PING is answered is processed.
+  REQUIRE(c.wait_for([&] { return !c.goaways.empty() && c.pings_received > 0; }));
+  CHECK(c.goaways[0].last == kMaxWindow);
+  REQUIRE(c.headers(3, get("/bytes/10")));
+  c.idle(100ms);
+  c.ack_ping();
+  REQUIRE(c.wait_for([&] { return c.goaways.size() >= 2; }));
+  CHECK(c.goaways[1].last == 3);
+  CHECK(c.goaways[1].code == H2Error::NoError);
+  REQUIRE(c.headers(5, get("/bytes/10")));
+  CHECK(c.wait_closed(5000ms));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].ended);
+  CHECK(c.streams[3].status == 200);
+  CHECK(c.streams[3].body == pattern(10));
+  CHECK(c.streams.count(5) == 0);
+  CHECK(drained.get() == 0);
+  CHECK(r.stats().h2_streams == 2);
 }
