@@ -1,7 +1,8 @@
 // HTTP/2 abuse and edge cases against the proxy's h2c frontend (prior knowledge), spoken frame
-// by frame over real 127.0.0.1 sockets: floods (rapid reset, CONTINUATION, PING, SETTINGS), a
-// client that never opens its windows, an HPACK bomb, a bad preface, frames in the wrong stream
-// state, a client cancel, RFC 9218 priorities and the graceful drain. Each case checks the
+// by frame over real 127.0.0.1 sockets: floods (rapid reset, CONTINUATION, PING, SETTINGS,
+// empty DATA, stream errors), too many concurrent streams, a client that never opens its
+// windows, an HPACK bomb, a bad preface, frames in the wrong stream state, client cancels, RFC
+// 9218 priorities and the graceful drain. Each case checks the
 // exact error the engine documents (docs/http2.md), the h2 counters, and that the worker still
 // serves other clients afterwards.
 #include <arpa/inet.h>
@@ -461,6 +462,100 @@ TEST_CASE("h2 abuse: CONTINUATION floods end the connection with ENHANCE_YOUR_CA
   auto st = r.stats();
   CHECK(st.h2_flood_trips == 1);
   CHECK(st.h2_streams == 0);
+  r.still_serving();
+}
+
+TEST_CASE("h2 abuse: empty DATA and stream-error floods end the connection") {
+  H2Rig r;  // defaults: 100 empty DATA frames, 200 stream errors per second
+  SUBCASE("empty DATA frames without END_STREAM") {
+    H2Client c(r.port());
+    c.handshake();
+    h2::FieldList post{
+        {":method", "POST"}, {":scheme", "http"}, {":authority", "app.test"}, {":path", "/upload"}};
+    Bytes b = headers_frame(c.enc, 1, post, false);
+    for (int i = 0; i < 101; ++i) {
+      auto d = data_frame(1, "", false);
+      b.insert(b.end(), d.begin(), d.end());
+    }
+    REQUIRE(c.send(b));
+    auto g = c.wait_goaway();
+    REQUIRE(g);
+    CHECK(g->code == H2Error::EnhanceYourCalm);
+    CHECK(c.wait_closed());
+  }
+  SUBCASE("malformed requests, each answered with RST_STREAM") {
+    H2Client c(r.port());
+    c.handshake();
+    Bytes b;
+    // No :path: a malformed request (RFC 9113 §8.3.1), a stream error each time.
+    const h2::FieldList bad{{":method", "GET"}, {":scheme", "http"}, {":authority", "app.test"}};
+    for (uint32_t i = 0; i < 201; ++i) {
+      auto h = headers_frame(c.enc, 1 + 2 * i, bad, true);
+      b.insert(b.end(), h.begin(), h.end());
+    }
+    REQUIRE(c.send(b));
+    auto g = c.wait_goaway();
+    REQUIRE(g);
+    CHECK(g->code == H2Error::EnhanceYourCalm);
+    CHECK(c.wait_closed());
+    uint32_t refused = 0;
+    for (const auto& [id, s] : c.streams) refused += s.reset == H2Error::ProtocolError;
+    CHECK(refused == 201);  // the one over the limit is reset too, then the GOAWAY follows
+    CHECK(r.stats().h2_streams == 0);
+  }
+  CHECK(r.stats().h2_flood_trips == 1);
+  r.still_serving();
+}
+
+TEST_CASE("h2 abuse: streams beyond MAX_CONCURRENT_STREAMS are refused, the rest served") {
+  config::Http2Settings h2;
+  h2.max_concurrent_streams = 4;
+  H2Rig r(h2);
+  H2Client c(r.port());
+  c.handshake();
+  Bytes b;
+  for (uint32_t id = 1; id <= 9; id += 2) {
+    auto h = headers_frame(c.enc, id, get("/slow/300"), true);
+    b.insert(b.end(), h.begin(), h.end());
+  }
+  REQUIRE(c.send(b));
+  REQUIRE(c.wait_done(9));
+  CHECK(c.streams[9].reset == H2Error::RefusedStream);
+  for (uint32_t id = 1; id <= 7; id += 2) {
+    CAPTURE(id);
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    CHECK_FALSE(c.streams[id].reset);
+  }
+  // Once they are done, a new stream fits again.
+  REQUIRE(c.headers(11, get("/bytes/100")));
+  REQUIRE(c.wait_done(11));
+  CHECK(c.streams[11].status == 200);
+  CHECK(c.goaways.empty());
+  CHECK(r.stats().h2_streams == 5);
+  r.still_serving();
+}
+
+TEST_CASE("h2 abuse: a client cancelling in the middle of a large body frees its backend") {
+  H2Rig r;
+  H2Client c(r.port());
+  c.handshake();
+  constexpr size_t kSize = 50'000'000;
+  REQUIRE(c.headers(1, get("/bytes/" + std::to_string(kSize))));
+  REQUIRE(c.wait_for([&] { return c.streams[1].body.size() >= 1'000'000; }, 10000ms));
+  REQUIRE(c.send(rst(1, H2Error::Cancel)));
+  // The origin's write fails once the proxy closes the backend connection.
+  CHECK(eventually([&] { return r.origin.in_flight() == 0; }, 3000ms));
+  const size_t got = c.streams[1].body.size();
+  CHECK(got < kSize);
+  CHECK(c.streams[1].body == pattern(kSize).substr(0, got));
+  REQUIRE(c.headers(3, get("/bytes/1000")));
+  REQUIRE(c.wait_done(3));
+  CHECK(c.streams[3].status == 200);
+  CHECK(c.streams[3].body == pattern(1000));
+  CHECK_FALSE(c.streams[1].ended);
+  CHECK(c.goaways.empty());
+  CHECK(r.stats().h2_client_resets == 1);
   r.still_serving();
 }
 
