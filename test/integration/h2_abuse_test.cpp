@@ -2,9 +2,8 @@
 // by frame over real 127.0.0.1 sockets: floods (rapid reset, CONTINUATION, PING, SETTINGS,
 // empty DATA, stream errors), too many concurrent streams, a client that never opens its
 // windows, an HPACK bomb, a bad preface, frames in the wrong stream state, client cancels, RFC
-// 9218 priorities and the graceful drain. Each case checks the
-// exact error the engine documents (docs/http2.md), the h2 counters, and that the worker still
-// serves other clients afterwards.
+// 9218 priorities and the graceful drain. Each case checks the exact error the engine documents
+// (docs/http2.md), the h2 counters, and that the worker still serves other clients afterwards.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -760,6 +759,28 @@ TEST_CASE("h2 abuse: a broken preface is not HTTP/2; HTTP/1.1 on the listener st
   r.still_serving();
 }
 
+// BUG (skipped until fixed): http_session.cpp reads a possible connection preface with the
+// front_idle_ms deadline, so a client that sends the start of the preface and stops holds the
+// connection for front_idle_ms (60 s by default); the start of an HTTP/1.1 request is cut after
+// request_head_ms. The preface is the start of a request: it should get request_head_ms too.
+TEST_CASE("h2 abuse: a preface that stops half-way is cut after request_head_ms" *
+          doctest::skip()) {
+  config::Listener l = http_listener("127.0.0.1:1");
+  l.timeouts.request_head_ms = 1000;
+  l.timeouts.front_idle_ms = 20000;
+  Rig rig;
+  rig.add_listener(l);
+  RawClient h1(rig.port);
+  REQUIRE(h1.send_all("GET /id HTTP/1.1\r\nHost: app.test\r\n"));
+  RawClient h2c(rig.port);
+  REQUIRE(h2c.send_all("PRI * HTTP/2.0\r\n"));
+  const auto start = Clock::now();
+  (void)h1.recv_until_close(4000ms);
+  CHECK(h1.eof());
+  (void)h2c.recv_until_close(4000ms - std::chrono::duration_cast<ms>(Clock::now() - start));
+  CHECK(h2c.eof());
+}
+
 TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error") {
   H2Rig r;
   SUBCASE("DATA after END_STREAM: RST_STREAM STREAM_CLOSED, the connection goes on") {
@@ -803,6 +824,41 @@ TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error")
     CHECK(g->code == H2Error::FlowControlError);
     CHECK(c.wait_closed());
     CHECK(r.stats().h2_protocol_errors == 1);
+  }
+  SUBCASE("another frame inside a header block: GOAWAY PROTOCOL_ERROR") {
+    H2Client c(r.port());
+    c.handshake();
+    Bytes b;
+    http2::encode_headers(b, 1, block_of(c.enc, get("/id")), true, false);
+    auto p = ping(1);
+    b.insert(b.end(), p.begin(), p.end());
+    REQUIRE(c.send(b));
+    auto g = c.wait_goaway();
+    REQUIRE(g);
+    CHECK(g->code == H2Error::ProtocolError);
+    CHECK(c.wait_closed());
+    CHECK(r.stats().h2_protocol_errors == 1);
+  }
+  SUBCASE("a frame over SETTINGS_MAX_FRAME_SIZE: GOAWAY FRAME_SIZE_ERROR") {
+    H2Client c(r.port());
+    c.handshake();
+    // Only the header is sent: the length alone must be refused, before any payload.
+    Bytes b = raw_frame(0x0, 0, 1, {}, 16385);
+    REQUIRE(c.send(b));
+    auto g = c.wait_goaway();
+    REQUIRE(g);
+    CHECK(g->code == H2Error::FrameSizeError);
+    CHECK(c.wait_closed());
+  }
+  SUBCASE("RST_STREAM on an idle stream: GOAWAY PROTOCOL_ERROR") {
+    H2Client c(r.port());
+    c.handshake();
+    REQUIRE(c.send(rst(7, H2Error::Cancel)));
+    auto g = c.wait_goaway();
+    REQUIRE(g);
+    CHECK(g->code == H2Error::ProtocolError);
+    CHECK(c.wait_closed());
+    CHECK(r.stats().h2_client_resets == 0);
   }
   SUBCASE("WINDOW_UPDATE past 2^31-1 on a stream: RST_STREAM FLOW_CONTROL_ERROR") {
     H2Client c(r.port());
