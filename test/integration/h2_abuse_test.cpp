@@ -431,6 +431,34 @@ TEST_CASE("h2 abuse: rapid reset trips ENHANCE_YOUR_CALM over max_resets_per_sec
   r.still_serving();
 }
 
+TEST_CASE("h2 abuse: resets at max_resets_per_second, window after window, are not a flood") {
+  config::Http2Settings h2;
+  h2.max_resets_per_second = 20;
+  H2Rig r(h2);
+  H2Client c(r.port());
+  c.handshake();
+  uint32_t id = 1;
+  for (int round = 0; round < 2; ++round) {
+    Bytes burst;
+    for (int i = 0; i < 20; ++i, id += 2) {
+      auto h = headers_frame(c.enc, id, get("/slow/100"), true);
+      burst.insert(burst.end(), h.begin(), h.end());
+      auto x = rst(id, H2Error::Cancel);
+      burst.insert(burst.end(), x.begin(), x.end());
+    }
+    REQUIRE(c.send(burst));
+    c.idle(1100ms);  // the next burst falls in the next window
+  }
+  CHECK(c.goaways.empty());
+  REQUIRE(c.headers(id, get("/bytes/100")));
+  REQUIRE(c.wait_done(id));
+  CHECK(c.streams[id].status == 200);
+  auto st = r.stats();
+  CHECK(st.h2_client_resets == 40);
+  CHECK(st.h2_flood_trips == 0);
+  CHECK(eventually([&] { return r.origin.in_flight() == 0; }));
+}
+
 TEST_CASE("h2 abuse: CONTINUATION floods end the connection with ENHANCE_YOUR_CALM") {
   H2Rig r;  // defaults: 64 CONTINUATIONs per block, 256 KiB per block
   SUBCASE("more CONTINUATIONs than max_continuations_per_block") {
