@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -38,6 +39,8 @@ constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint64_t kReaderTick = 1000 * kMs;
 // Output copied from the engine into one write at most.
 constexpr size_t kWriteBatch = 64 * 1024;
+// Finished stream objects a session keeps for reuse.
+constexpr size_t kSpareStreams = 64;
 
 // A wake-up for one waiting coroutine. notify() with nobody waiting is remembered: the next
 // wait returns at once. Waits may have a deadline (false: it passed first).
@@ -98,9 +101,29 @@ struct FrontStream {
   uint16_t refuse = 0;                       // a status decided on the head alone (431, 413)
   uint64_t body_received = 0;                // request body bytes, for limits.max_body_bytes
   bool ended = false;                        // END_STREAM is queued on our side
+  ViewPtr view;                              // the configuration this request is routed on
   const ClusterSnapshot* cluster = nullptr;  // the routed cluster (its answer templates)
   int backend_fd = -1;  // while a backend connection is in use (shut down to cancel)
   Signal signal;        // body arrived, output drained, or gone
+  std::optional<http1::ResponseParser> rparser;  // the backend's response
+
+  /// Ready for a new stream; keeps the capacity of its lists, arena and parser (a session
+  /// reuses finished stream objects: no allocation per request once warm).
+  void reset(uint32_t stream_id, bool end_stream) {
+    id = stream_id;
+    trailers.clear();
+    req.clear();
+    body.clear();
+    body_done = end_stream;
+    gone = waiting_drain = response_started = ended = false;
+    mapped = true;
+    refuse = 0;
+    body_received = 0;
+    view.reset();
+    cluster = nullptr;
+    backend_fd = -1;
+    signal = Signal{};
+  }
 };
 
 http2::ConnectionConfig engine_config(const config::Listener& l) {
@@ -191,11 +214,14 @@ class H2Session final : public http2::EventSink,
   WorkerCtx& w_;
   ListenerPtr l_;
   Client client_;
-  ViewPtr view_;  // the configuration when the connection started; requests use the current one
+  ViewPtr view_;  // keeps cfg_ alive: the newest configuration a stream of this connection saw
   const config::Listener* cfg_;
   http2::Connection conn_;
   Link link_;
   std::unordered_map<uint32_t, FrontStream*> streams_;
+  std::vector<std::unique_ptr<FrontStream>> spare_;  // finished stream objects, for reuse
+  std::vector<http::Field> scratch_;                 // field views being converted
+  http2::FieldList head_scratch_;                    // a response head being submitted
   std::string client_ip_;
   uint16_t client_port_ = 0;
   Signal writer_wake_;
@@ -346,14 +372,19 @@ void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
   if (closing_) return;
   ++w_.stats.requests;
   ++w_.stats.h2_streams;
-  auto s = std::make_unique<FrontStream>();
-  s->id = id;
+  std::unique_ptr<FrontStream> s;
+  if (spare_.empty()) {
+    s = std::make_unique<FrontStream>();
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  s->reset(id, end_stream);
   s->head = fields;
-  s->body_done = end_stream;
-  std::vector<http::Field> views;
-  views.reserve(s->head.size());
-  for (size_t i = 0; i < s->head.size(); ++i) views.push_back({s->head[i].name, s->head[i].value});
-  if (!http::from_h2_fields(views, end_stream, s->req)) {
+  scratch_.clear();
+  for (size_t i = 0; i < s->head.size(); ++i)
+    scratch_.push_back({s->head[i].name, s->head[i].value});
+  if (!http::from_h2_fields(scratch_, end_stream, s->req)) {
     // The engine validated the list (RFC 9113 §8.3); what is left is malformed for HTTP.
     (void)conn_.reset_stream(id, http2::H2Error::ProtocolError);
     return;
@@ -437,6 +468,7 @@ template <class Client>
 runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<FrontStream> s) {
   co_await self->serve(*s);
   self->finish_stream(*s);
+  if (self->spare_.size() < kSpareStreams && !self->closing_) self->spare_.push_back(std::move(s));
   self->task_done();
 }
 
@@ -460,7 +492,8 @@ template <class Client>
 runtime::Task<void> H2Session<Client>::serve(FrontStream& s) {
   // Requests are routed on the worker's current configuration (the listener may have been
   // updated since the connection started); a removed listener keeps its last one.
-  if (const config::Listener* c = w_.view->snap->listener(l_->address)) {
+  const config::Listener* c = w_.view ? w_.view->snap->listener(l_->address) : nullptr;
+  if (c) {
     view_ = w_.view;
     cfg_ = c;
   }
@@ -474,13 +507,14 @@ runtime::Task<void> H2Session<Client>::serve(FrontStream& s) {
     co_return;
   }
   Route route;
-  if (auto r = view_->snap->routers.find(l_->address); r != view_->snap->routers.end())
+  s.view = view_;  // keeps its cluster alive whatever the next requests see
+  if (auto r = s.view->snap->routers.find(l_->address); r != s.view->snap->routers.end())
     route = r->second->lookup(req.authority, req.path, req.method);
   if (!route) {
     answer(s, 404);
     co_return;
   }
-  ClusterRuntime* cluster = view_->cluster(route.cluster);
+  ClusterRuntime* cluster = s.view->cluster(route.cluster);
   if (!cluster) {
     answer(s, 503);
     co_return;
@@ -583,7 +617,8 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
   if (!bodiless && !co_await send_request_body(s, lease->stream, out)) co_return;
 
   // The response.
-  http1::ResponseParser rp;
+  if (!s.rparser) s.rparser.emplace();
+  http1::ResponseParser& rp = *s.rparser;
   Input bin(w_.worker.pool());
   http1::Step step;
   for (;;) {
@@ -739,11 +774,11 @@ runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, Backend
 template <class Client>
 bool H2Session<Client>::submit_head(FrontStream& s, http::Response& res, bool end) {
   if (s.gone) return false;
-  std::vector<http::Field> fields;
-  http::to_h2_fields(res, res.storage, fields);
-  http2::FieldList list;
-  for (const http::Field& f : fields) list.add(f.name, f.value);
-  if (!conn_.submit_response(s.id, list, end)) return false;
+  scratch_.clear();
+  http::to_h2_fields(res, res.storage, scratch_);
+  head_scratch_.clear();
+  for (const http::Field& f : scratch_) head_scratch_.add(f.name, f.value);
+  if (!conn_.submit_response(s.id, head_scratch_, end)) return false;
   if (res.status >= 200) s.response_started = true;
   s.ended = end;
   wake_writer();
