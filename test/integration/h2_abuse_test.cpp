@@ -563,13 +563,9 @@ TEST_CASE("h2 abuse: streams beyond MAX_CONCURRENT_STREAMS are refused, the rest
   r.still_serving();
 }
 
-// BUG (skipped until fixed; passed before 3e35278): h2_session.cpp reuses finished stream
-// objects and their http1::ResponseParser, but ResponseParser::start() only records the request
-// method: a parser left in the body phase by a cancelled stream takes the next stream's backend
-// answer as more body. Stream 3 then gets no HEADERS, the backend's raw "HTTP/1.1 200 OK\r\n
-// X-Origin: o..." as DATA, and never ends.
-TEST_CASE("h2 abuse: a client cancelling in the middle of a large body frees its backend" *
-          doctest::skip()) {
+// A cancelled stream leaves the response parser of its (reused) stream object mid-body:
+// ResponseParser::start() must forget it, or the next stream takes its backend's answer as body.
+TEST_CASE("h2 abuse: a client cancelling in the middle of a large body frees its backend") {
   H2Rig r;
   H2Client c(r.port());
   c.handshake();
@@ -694,15 +690,10 @@ TEST_CASE("h2 abuse: a client that never opens its windows gets every body once 
   r.still_serving();
 }
 
-// BUG (skipped until fixed): while a zero-window client stalls 50 streams of 1 MB, the proxy
-// keeps reading its backends far beyond stream_buffer_bytes (128 KiB queued per stream, plus
-// max_queued_recv = 8 buffers of 16 KiB in the runtime): /proc/net/tcp shows it holding ~400 KiB
-// per stream with 50 streams (~830 KiB with 10), until the worker's buffer pool is empty. Then
-// some of the 50 streams never get their response HEADERS, and every other connection on the
-// worker stalls (a curl request gets no answer in 5 s) for as long as the client keeps its
-// windows shut (up to front_idle_ms).
-TEST_CASE("h2 abuse: a zero-window client holds bounded memory and does not starve others" *
-          doctest::skip()) {
+// While a zero-window client stalls 50 streams of 1 MB, what the proxy holds per stream stays
+// near stream_buffer_bytes (the streams' backend connections read one pool buffer at a time;
+// the rest waits in the kernel), and other connections on the worker are still served.
+TEST_CASE("h2 abuse: a zero-window client holds bounded memory and does not starve others") {
   H2Rig r;
   H2Client c(r.port(), {{static_cast<uint16_t>(http2::SettingId::InitialWindowSize), 0}});
   open_stalled_streams(c);
@@ -793,12 +784,9 @@ TEST_CASE("h2 abuse: a broken preface is not HTTP/2; HTTP/1.1 on the listener st
   r.still_serving();
 }
 
-// BUG (skipped until fixed): http_session.cpp reads a possible connection preface with the
-// front_idle_ms deadline, so a client that sends the start of the preface and stops holds the
-// connection for front_idle_ms (60 s by default); the start of an HTTP/1.1 request is cut after
-// request_head_ms. The preface is the start of a request: it should get request_head_ms too.
-TEST_CASE("h2 abuse: a preface that stops half-way is cut after request_head_ms" *
-          doctest::skip()) {
+// A client that sends the start of the preface and stops is cut after request_head_ms, like
+// the start of an HTTP/1.1 request.
+TEST_CASE("h2 abuse: a preface that stops half-way is cut after request_head_ms") {
   config::Listener l = http_listener("127.0.0.1:1");
   l.timeouts.request_head_ms = 1000;
   l.timeouts.front_idle_ms = 20000;

@@ -91,6 +91,8 @@ class ResponseParser {
   ResponseParser(ResponseParser&&) noexcept;
   ResponseParser& operator=(ResponseParser&&) noexcept;
 
+  /// Expects the response to a request with `request_method`; forgets any response the parser
+  /// was in the middle of (a connection reused after a cut exchange starts clean).
   void start(std::string_view request_method);
   Step feed(std::string_view in);
   /// The backend closed: completes a close-delimited body, NeedMore when idle, else Error.

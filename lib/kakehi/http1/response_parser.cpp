@@ -14,6 +14,8 @@ ResponseParser& ResponseParser::operator=(ResponseParser&&) noexcept = default;
 
 void ResponseParser::start(std::string_view request_method) {
   impl_->head_request_ = request_method == "HEAD";
+  // Whatever the previous response left (cut in its head or body): the next bytes start anew.
+  impl_->abandon();
 }
 Step ResponseParser::feed(std::string_view in) { return impl_->feed(in); }
 Step ResponseParser::feed_eof() { return impl_->feed_eof(); }

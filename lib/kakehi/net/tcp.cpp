@@ -15,7 +15,10 @@ RecvState::RecvState(Worker* w, int f) : Completion{&on_cqe}, worker(w), fd(f) {
 
 void RecvState::arm() {
   io_uring_sqe* s = worker->ring().sqe(this);
-  io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+  if (one_buffer)
+    io_uring_prep_recv(s, fd, nullptr, 0, 0);  // one completion, one buffer
+  else
+    io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = runtime::ProvidedBuffers::kGroup;
   armed = true;

@@ -57,12 +57,13 @@ class SliceQueue {
 struct RecvState : runtime::Completion, runtime::BufferWaiter {
   Worker* worker;
   int fd;
-  bool armed = false;     // a multishot recv is in flight
-  bool pausing = false;   // cancelled for back-pressure
-  bool closing = false;   // cancelled by close(): wake the reader with ECANCELED
-  bool orphan = false;    // the stream is gone: free on the last CQE
-  bool priority = false;  // never starved by the shared pool (see TcpStream::set_priority_reads)
-  bool single = false;    // the recv in flight is a one-shot one into `own`
+  bool armed = false;       // a multishot recv is in flight
+  bool pausing = false;     // cancelled for back-pressure
+  bool closing = false;     // cancelled by close(): wake the reader with ECANCELED
+  bool orphan = false;      // the stream is gone: free on the last CQE
+  bool priority = false;    // never starved by the shared pool (see TcpStream::set_priority_reads)
+  bool single = false;      // the recv in flight is a one-shot one into `own`
+  bool one_buffer = false;  // one-shot recvs from the ring (see set_one_buffer_reads)
   bool eof = false;
   buffer::Slice own;  // a reserve buffer the one-shot recv fills
   Errno error = 0;
@@ -123,6 +124,14 @@ class TcpStream {
   /// backend data that fills the ring).
   void set_priority_reads() noexcept {
     if (recv_) recv_->priority = true;
+  }
+  /// Each read takes one buffer from the ring and none is taken before the reader asks: the
+  /// pool holds at most one unread buffer for this connection, whatever the peer sends (a
+  /// multishot recv takes what the socket has, up to the kernel's per-wakeup retries, before a
+  /// back-pressure cancel lands). For backend connections whose reader may pause for long (an
+  /// HTTP/2 stream waiting for its client's window).
+  void set_one_buffer_reads() noexcept {
+    if (recv_) recv_->one_buffer = true;
   }
   /// Waits for received bytes (see RecvAwaiter::await_resume).
   RecvAwaiter recv() noexcept { return RecvAwaiter{recv_}; }

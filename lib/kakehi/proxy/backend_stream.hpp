@@ -83,6 +83,13 @@ class BackendStream {
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
   int fd() const noexcept { return tls_ ? tls_->fd() : tcp_.fd(); }
+  /// See net::TcpStream::set_one_buffer_reads.
+  void set_one_buffer_reads() noexcept {
+    if (tls_)
+      tls_->set_one_buffer_reads();
+    else
+      tcp_.set_one_buffer_reads();
+  }
   bool is_open() const noexcept { return tls_ ? tls_->is_open() : tcp_.is_open(); }
   bool has_pending_input() const noexcept {
     return tls_ ? tls_->has_pending_input() : tcp_.has_pending_input();

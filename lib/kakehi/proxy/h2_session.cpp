@@ -577,6 +577,9 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     lease->reused = false;
   }
   s.backend_fd = lease->stream.fd();
+  // This stream may pause reading for as long as its client keeps its window shut: what waits
+  // must stay in the kernel's socket buffer, not in the worker's shared pool.
+  lease->stream.set_one_buffer_reads();
 
   http1::ForwardingOptions fwd;
   fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
@@ -606,6 +609,7 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
     if (!fresh || s.gone) co_return false;
     lease->stream = std::move(*fresh);
+    lease->stream.set_one_buffer_reads();
     lease->reused = false;
     s.backend_fd = lease->stream.fd();
     co_return co_await send_head();

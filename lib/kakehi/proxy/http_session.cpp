@@ -490,9 +490,13 @@ runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cli
     // first bytes, so an HTTP/1.1 request is told apart after its first receive.
     buffer::BufferChain got;
     std::string start;
-    const uint64_t deadline = w.worker.now() + uint64_t{cfg->timeouts.front_idle_ms} * kMs;
+    // The idle timeout for the first byte, then the head timeout (as for an HTTP/1.1 head).
+    const uint64_t idle_deadline = w.worker.now() + uint64_t{cfg->timeouts.front_idle_ms} * kMs;
+    uint64_t head_deadline = 0;
     while (is_h2_preface_start(start) && start.size() < kH2PrefaceSize) {
-      auto r = co_await client.recv_until(deadline);
+      auto r = co_await client.recv_until(head_deadline ? head_deadline : idle_deadline);
+      if (r && !head_deadline)
+        head_deadline = w.worker.now() + uint64_t{cfg->timeouts.request_head_ms} * kMs;
       if (!r || r->empty()) {
         co_await client.close();
         co_return;

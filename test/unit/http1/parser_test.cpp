@@ -212,6 +212,27 @@ TEST_CASE("101 switches protocols: the rest belongs to the tunnel") {
   CHECK(after.consumed == 0);
 }
 
+TEST_CASE("start() forgets a response cut in its body or head") {
+  ResponseParser p;
+  p.start("GET");
+  std::string first = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart";
+  Step s = p.feed(first);
+  REQUIRE(s.event == Event::Head);
+  s = p.feed(std::string_view(first).substr(s.consumed));
+  REQUIRE(s.event == Event::Body);  // 4 of 100 bytes, then the exchange is abandoned
+  p.start("GET");
+  std::string second = "HTTP/1.1 204 No Content\r\n\r\n";
+  s = p.feed(second);
+  REQUIRE(s.event == Event::Head);
+  CHECK(p.message().status == 204);
+  p.start("GET");
+  CHECK(p.feed("HTTP/1.1 20").event == Event::NeedMore);  // cut in the head
+  p.start("HEAD");
+  s = p.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+  REQUIRE(s.event == Event::Head);
+  CHECK(p.message().status == 200);
+}
+
 TEST_CASE("response status line checks") {
   CHECK(parse_response("HTTP/1.1 600 X\r\n\r\n").error == Outcome::BadStatusLine);
   CHECK(parse_response("HTTP/1.1 20 X\r\n\r\n").error == Outcome::BadStatusLine);

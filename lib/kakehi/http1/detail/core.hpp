@@ -79,6 +79,11 @@ class Core {
   Step feed(std::string_view in);
   Step feed_eof();
   bool idle() const noexcept { return phase_ == Phase::Idle && !complete_pending_; }
+  /// Drops a message in progress: the next feed() starts a new one.
+  void abandon() noexcept {
+    phase_ = Phase::Idle;
+    complete_pending_ = false;
+  }
 
   Message msg_;
   HeadInfo info_;
