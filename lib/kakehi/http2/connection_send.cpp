@@ -140,6 +140,12 @@ Result<void, SubmitError> Connection::submit_data(uint32_t stream_id,
   if (it == streams_.end()) return Unexpected(SubmitError::NoSuchStream);
   Stream& s = it->second;
   if (s.local_closed() || s.end_queued) return Unexpected(SubmitError::StreamClosedLocally);
+  // Drop what was sent once it outweighs what waits (amortized: each byte moves at most once),
+  // so a stream that never fully drains holds its pending bytes, not its whole body.
+  if (s.out_off > 0 && s.out_off >= s.pending()) {
+    s.out.erase(s.out.begin(), s.out.begin() + static_cast<std::ptrdiff_t>(s.out_off));
+    s.out_off = 0;
+  }
   s.out.insert(s.out.end(), data.begin(), data.end());
   s.end_queued = end_stream;
   reschedule(s);

@@ -562,6 +562,28 @@ TEST_CASE("§6.9 DATA waits for the connection window and resumes on WINDOW_UPDA
   CHECK(out[0].h.flags == flag::kEndStream);
 }
 
+TEST_CASE("a stream that never drains fully holds what is pending, not its whole body") {
+  Server s;
+  s.feed(s.request(1, get_request(), true));
+  REQUIRE(s.d.conn.submit_response(1, {{":status", "200"}}, false));
+  const Bytes chunk(16384, std::byte{'z'});
+  REQUIRE(s.d.conn.submit_data(1, chunk, false));
+  REQUIRE(s.d.conn.submit_data(1, chunk, false));
+  uint64_t sent = 0;
+  for (int i = 0; i < 300; ++i) {  // ~4.9 MB through, 32 KiB or so always pending
+    for (auto& f : s.d.output())
+      if (f.type() == FrameType::Data) sent += f.h.length;
+    REQUIRE(s.d.conn.submit_data(1, chunk, false));
+    Bytes credit;
+    encode_window_update(credit, 0, 16384);
+    encode_window_update(credit, 1, 16384);
+    s.feed(credit);
+    CHECK(s.d.conn.queued_data(1) <= 4 * chunk.size());
+    CHECK(s.d.conn.stream_for_test(1)->out.size() <= 8 * chunk.size());
+  }
+  CHECK(sent > 4'000'000);
+}
+
 TEST_CASE("§6.5.2 peer MAX_FRAME_SIZE bounds our DATA and header frames") {
   Server s;
   s.feed(s.request(1, get_request(), true));
