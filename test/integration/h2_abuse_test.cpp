@@ -17,34 +17,14 @@
 #include <optional>
 #include <thread>
 
-#include "kakehi/http2/frame_decoder.hpp"
-#include "kakehi/http2/hpack/decoder.hpp"
 #include "rig.hpp"
-#include "support/h2_harness.hpp"
+#include "support/h2_raw_client.hpp"
 
 using namespace kakehi::test;
 using namespace kakehi;
 using http2::H2Error;
-namespace hpack = http2::hpack;
 
 namespace {
-
-using ms = std::chrono::milliseconds;
-
-constexpr uint32_t kMaxWindow = 0x7fffffffu;
-
-h2::FieldList get(std::string_view path, std::string_view host = "app.test",
-                  std::string_view priority = {}) {
-  h2::FieldList f{{":method", "GET"}, {":scheme", "http"}, {":authority", host}, {":path", path}};
-  if (!priority.empty()) f.add("priority", priority);
-  return f;
-}
-
-std::string pattern(size_t n) {
-  std::string s(n, '\0');
-  fill_pattern(0, std::span<char>(s.data(), s.size()));
-  return s;
-}
 
 // Bytes the kernel holds on 127.0.0.1 TCP sockets to or from `port` (/proc/net/tcp): what a
 // stalled transfer keeps in socket buffers rather than in the proxy's memory.
@@ -71,247 +51,6 @@ SocketQueues socket_queues(uint16_t port) {
   return q;
 }
 
-Bytes rst(uint32_t id, H2Error code) {
-  Bytes b;
-  http2::encode_rst_stream(b, id, code);
-  return b;
-}
-
-Bytes window_update(uint32_t id, uint32_t increment) {
-  Bytes b;
-  http2::encode_window_update(b, id, increment);
-  return b;
-}
-
-Bytes ping(uint8_t n) {
-  std::array<std::byte, 8> opaque{};
-  opaque[7] = std::byte{n};
-  Bytes b;
-  http2::encode_ping(b, opaque, false);
-  return b;
-}
-
-struct Goaway {
-  uint32_t last = 0;
-  H2Error code = H2Error::NoError;
-  std::string debug;
-};
-
-// What one stream received.
-struct Received {
-  int status = 0;  // final status (1xx ignored)
-  std::string body;
-  bool ended = false;  // END_STREAM seen
-  std::optional<H2Error> reset;
-  int end_order = -1;  // 0 for the first stream to end, 1 for the next...
-};
-
-// A blocking raw-frame HTTP/2 client: sends what the test builds, parses what the proxy sends
-// (HPACK-decoding response heads), answers SETTINGS (and PING, unless told not to) and returns
-// flow-control credit for received DATA (unless told not to). Every wait has a time bound.
-class H2Client {
- public:
-  hpack::Encoder enc;
-  std::map<uint32_t, Received> streams;
-  std::vector<Goaway> goaways;
-  uint32_t settings_received = 0;  // non-ACK SETTINGS from the proxy
-  uint32_t settings_acks = 0;
-  uint32_t ping_acks = 0;
-  uint32_t pings_received = 0;
-  uint64_t data_bytes = 0;      // DATA payload received on every stream
-  bool auto_ping_ack = true;    // answer the proxy's PINGs
-  bool auto_window = true;      // give DATA credit back (stream and connection)
-  size_t window_batch = 16384;  // credit is returned in increments of at least this
-
-  /// Connects and sends the preface with SETTINGS `settings`.
-  explicit H2Client(uint16_t port, std::initializer_list<http2::Setting> settings = {})
-      : sock_(port) {
-    REQUIRE(sock_.connected());
-    REQUIRE(send(cat({client_magic(), settings_frame(settings)})));
-  }
-
-  bool send(const Bytes& b) { return sock_.send_all(as_text(b)); }
-  bool headers(uint32_t id, const h2::FieldList& f, bool end_stream = true) {
-    return send(headers_frame(enc, id, f, end_stream));
-  }
-  int fd() const { return sock_.fd(); }
-  bool closed() const { return sock_.eof(); }
-
-  /// Waits for the proxy's SETTINGS (answered) and the ACK of ours.
-  void handshake() {
-    REQUIRE(wait_for([&] { return settings_received > 0 && settings_acks > 0; }));
-  }
-
-  /// Reads and processes frames until `pred()` holds, the connection ends, or `limit`.
-  template <class Pred>
-  bool wait_for(Pred pred, ms limit = 5000ms) {
-    const auto end = Clock::now() + limit;
-    while (!pred()) {
-      const auto left = std::chrono::duration_cast<ms>(end - Clock::now());
-      if (left <= 0ms || sock_.eof()) return pred();
-      pump(left);
-    }
-    return true;
-  }
-  /// The first GOAWAY, if one arrives within `limit`.
-  std::optional<Goaway> wait_goaway(ms limit = 5000ms) {
-    wait_for([&] { return !goaways.empty(); }, limit);
-    if (goaways.empty()) return std::nullopt;
-    return goaways.front();
-  }
-  /// Whether the proxy closes the connection within `limit`.
-  bool wait_closed(ms limit = 5000ms) {
-    idle(limit);
-    return sock_.eof();
-  }
-  /// Whether stream `id` ends (END_STREAM or RST_STREAM) within `limit`.
-  bool wait_done(uint32_t id, ms limit = 10000ms) {
-    return wait_for(
-        [&] {
-          auto it = streams.find(id);
-          return it != streams.end() && (it->second.ended || it->second.reset);
-        },
-        limit);
-  }
-  /// Answers the last PING received.
-  void ack_ping() {
-    Bytes b;
-    http2::encode_ping(b, last_ping_, true);
-    (void)send(b);
-  }
-  /// Keeps reading (and answering) for `d`.
-  void idle(ms d) {
-    wait_for([] { return false; }, d);
-  }
-
- private:
-  void pump(ms timeout) {
-    std::string got = sock_.recv_some(timeout);
-    if (got.empty()) return;
-    in_ += got;
-    std::span<const std::byte> b = std::as_bytes(std::span(in_.data(), in_.size()));
-    size_t used = 0;
-    while (b.size() - used >= http2::kFrameHeaderSize) {
-      auto h = http2::decode_frame_header(b.subspan(used)).value();
-      const size_t total = http2::kFrameHeaderSize + h.length;
-      if (b.size() - used < total) break;
-      on_frame(h, b.subspan(used + http2::kFrameHeaderSize, h.length));
-      used += total;
-    }
-    in_.erase(0, used);
-    flush_credit(false);
-  }
-
-  void on_frame(const http2::FrameHeader& h, std::span<const std::byte> p) {
-    using T = http2::FrameType;
-    namespace flag = http2::flag;
-    switch (static_cast<T>(h.type)) {
-      case T::Data: {
-        if (h.has(flag::kPadded)) p = p.subspan(1, p.size() - 1 - static_cast<uint8_t>(p[0]));
-        Received& s = streams[h.stream_id];
-        s.body.append(as_text(p));
-        data_bytes += p.size();
-        if (h.has(flag::kEndStream)) end(s);
-        if (auto_window && h.length > 0) {
-          conn_credit_ += h.length;
-          if (!h.has(flag::kEndStream)) stream_credit_[h.stream_id] += h.length;
-        }
-        break;
-      }
-      case T::Headers: {
-        if (h.has(flag::kPadded)) p = p.subspan(1, p.size() - 1 - static_cast<uint8_t>(p[0]));
-        if (h.has(flag::kPriority)) p = p.subspan(5);
-        block_.assign(p.begin(), p.end());
-        block_stream_ = h.stream_id;
-        block_end_stream_ = h.has(flag::kEndStream);
-        if (h.has(flag::kEndHeaders)) head_done();
-        break;
-      }
-      case T::Continuation:
-        block_.insert(block_.end(), p.begin(), p.end());
-        if (h.has(flag::kEndHeaders)) head_done();
-        break;
-      case T::RstStream:
-        streams[h.stream_id].reset = static_cast<H2Error>(u32(p, 0));
-        break;
-      case T::Settings:
-        if (h.has(flag::kAck)) {
-          ++settings_acks;
-        } else {
-          ++settings_received;
-          (void)send(settings_ack());
-        }
-        break;
-      case T::Ping:
-        if (h.has(flag::kAck)) {
-          ++ping_acks;
-        } else {
-          ++pings_received;
-          std::copy(p.begin(), p.end(), last_ping_.begin());
-          if (auto_ping_ack) ack_ping();
-        }
-        break;
-      case T::Goaway:
-        goaways.push_back({u32(p, 0) & kMaxWindow, static_cast<H2Error>(u32(p, 4)),
-                           std::string(as_text(p.subspan(8)))});
-        break;
-      default:
-        break;
-    }
-  }
-
-  void head_done() {
-    Received& s = streams[block_stream_];
-    int status = 0;
-    auto r = dec_.decode(block_, [&](const hpack::HeaderField& f) {
-      if (f.name == ":status") status = std::stoi(std::string(f.value));
-    });
-    REQUIRE_MESSAGE(r, "the proxy's header block does not decode");
-    if (status >= 200) s.status = status;
-    if (block_end_stream_) end(s);
-  }
-
-  void end(Received& s) {
-    s.ended = true;
-    s.end_order = ends_++;
-  }
-
-  // Returns credit once enough has gathered (the proxy counts WINDOW_UPDATEs as a flood).
-  void flush_credit(bool all) {
-    Bytes out;
-    if (conn_credit_ > 0 && (all || conn_credit_ >= window_batch)) {
-      http2::encode_window_update(out, 0, static_cast<uint32_t>(conn_credit_));
-      conn_credit_ = 0;
-    }
-    for (auto it = stream_credit_.begin(); it != stream_credit_.end();) {
-      if (all || it->second >= window_batch) {
-        http2::encode_window_update(out, it->first, static_cast<uint32_t>(it->second));
-        it = stream_credit_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (!out.empty()) (void)send(out);
-  }
-
-  static uint32_t u32(std::span<const std::byte> p, size_t at) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[at + i]);
-    return v;
-  }
-
-  RawClient sock_;
-  std::string in_;
-  std::array<std::byte, 8> last_ping_{};
-  hpack::Decoder dec_;
-  Bytes block_;
-  uint32_t block_stream_ = 0;
-  bool block_end_stream_ = false;
-  int ends_ = 0;
-  size_t conn_credit_ = 0;
-  std::map<uint32_t, size_t> stream_credit_;
-};
-
 // A proxy with one worker, an HTTP listener with `h2` settings, and one origin behind
 // app.test.
 struct H2Rig {
@@ -332,7 +71,7 @@ struct H2Rig {
     CHECK(r.status == 200);
     CHECK(r.body == "o");
     H2Client c(port());
-    REQUIRE(c.headers(1, get("/bytes/20000")));
+    REQUIRE(c.headers(1, h2c_get("/bytes/20000")));
     REQUIRE(c.wait_done(1));
     CHECK(c.streams[1].status == 200);
     CHECK(c.streams[1].body == pattern(20000));
@@ -409,7 +148,7 @@ TEST_CASE("h2 abuse: rapid reset trips ENHANCE_YOUR_CALM over max_resets_per_sec
   Bytes burst;
   for (uint32_t i = 0; i < 21; ++i) {
     const uint32_t id = 1 + 2 * i;
-    auto h = headers_frame(c.enc, id, get("/slow/300"), true);
+    auto h = headers_frame(c.enc, id, h2c_get("/slow/300"), true);
     burst.insert(burst.end(), h.begin(), h.end());
     auto x = rst(id, H2Error::Cancel);
     burst.insert(burst.end(), x.begin(), x.end());
@@ -441,7 +180,7 @@ TEST_CASE("h2 abuse: resets at max_resets_per_second, window after window, are n
   for (int round = 0; round < 2; ++round) {
     Bytes burst;
     for (int i = 0; i < 20; ++i, id += 2) {
-      auto h = headers_frame(c.enc, id, get("/slow/100"), true);
+      auto h = headers_frame(c.enc, id, h2c_get("/slow/100"), true);
       burst.insert(burst.end(), h.begin(), h.end());
       auto x = rst(id, H2Error::Cancel);
       burst.insert(burst.end(), x.begin(), x.end());
@@ -450,7 +189,7 @@ TEST_CASE("h2 abuse: resets at max_resets_per_second, window after window, are n
     c.idle(1100ms);  // the next burst falls in the next window
   }
   CHECK(c.goaways.empty());
-  REQUIRE(c.headers(id, get("/bytes/100")));
+  REQUIRE(c.headers(id, h2c_get("/bytes/100")));
   REQUIRE(c.wait_done(id));
   CHECK(c.streams[id].status == 200);
   auto st = r.stats();
@@ -465,7 +204,7 @@ TEST_CASE("h2 abuse: CONTINUATION floods end the connection with ENHANCE_YOUR_CA
     H2Client c(r.port());
     c.handshake();
     Bytes b;
-    http2::encode_headers(b, 1, block_of(c.enc, get("/id")), true, false);
+    http2::encode_headers(b, 1, block_of(c.enc, h2c_get("/id")), true, false);
     for (int i = 0; i < 65; ++i) http2::encode_continuation(b, 1, {}, false);
     REQUIRE(c.send(b));
     auto g = c.wait_goaway();
@@ -542,7 +281,7 @@ TEST_CASE("h2 abuse: streams beyond MAX_CONCURRENT_STREAMS are refused, the rest
   c.handshake();
   Bytes b;
   for (uint32_t id = 1; id <= 9; id += 2) {
-    auto h = headers_frame(c.enc, id, get("/slow/300"), true);
+    auto h = headers_frame(c.enc, id, h2c_get("/slow/300"), true);
     b.insert(b.end(), h.begin(), h.end());
   }
   REQUIRE(c.send(b));
@@ -555,7 +294,7 @@ TEST_CASE("h2 abuse: streams beyond MAX_CONCURRENT_STREAMS are refused, the rest
     CHECK_FALSE(c.streams[id].reset);
   }
   // Once they are done, a new stream fits again.
-  REQUIRE(c.headers(11, get("/bytes/100")));
+  REQUIRE(c.headers(11, h2c_get("/bytes/100")));
   REQUIRE(c.wait_done(11));
   CHECK(c.streams[11].status == 200);
   CHECK(c.goaways.empty());
@@ -570,7 +309,7 @@ TEST_CASE("h2 abuse: a client cancelling in the middle of a large body frees its
   H2Client c(r.port());
   c.handshake();
   constexpr size_t kSize = 50'000'000;
-  REQUIRE(c.headers(1, get("/bytes/" + std::to_string(kSize))));
+  REQUIRE(c.headers(1, h2c_get("/bytes/" + std::to_string(kSize))));
   REQUIRE(c.wait_for([&] { return c.streams[1].body.size() >= 1'000'000; }, 10000ms));
   REQUIRE(c.send(rst(1, H2Error::Cancel)));
   // The origin's write fails once the proxy closes the backend connection.
@@ -578,7 +317,7 @@ TEST_CASE("h2 abuse: a client cancelling in the middle of a large body frees its
   const size_t got = c.streams[1].body.size();
   CHECK(got < kSize);
   CHECK(c.streams[1].body == pattern(kSize).substr(0, got));
-  REQUIRE(c.headers(3, get("/bytes/1000")));
+  REQUIRE(c.headers(3, h2c_get("/bytes/1000")));
   REQUIRE(c.wait_done(3));
   CHECK(c.streams[3].status == 200);
   CHECK(c.streams[3].body == pattern(1000));
@@ -638,7 +377,7 @@ void open_stalled_streams(H2Client& c) {
   c.handshake();
   Bytes b;
   for (uint32_t i = 0; i < kStallStreams; ++i) {
-    auto h = headers_frame(c.enc, 1 + 2 * i, get("/bytes/" + std::to_string(kStallSize)), true);
+    auto h = headers_frame(c.enc, 1 + 2 * i, h2c_get("/bytes/" + std::to_string(kStallSize)), true);
     b.insert(b.end(), h.begin(), h.end());
   }
   REQUIRE(c.send(b));
@@ -727,7 +466,7 @@ TEST_CASE("h2 abuse: an HPACK bomb is refused on its stream; the connection goes
   const std::pair<uint32_t, int> bombs[] = {{1, 60}, {3, 5000}};
   for (auto [id, copies] : bombs) {
     CAPTURE(id);
-    h2::FieldList f = get("/id");
+    h2::FieldList f = h2c_get("/id");
     for (int i = 0; i < copies; ++i) f.add("x-bomb", big);
     Bytes block = block_of(c.enc, f);
     CHECK(block.size() < 2000 + size_t(copies) + 64);
@@ -739,7 +478,7 @@ TEST_CASE("h2 abuse: an HPACK bomb is refused on its stream; the connection goes
     CHECK(c.streams[id].status == 0);
   }
   // The HPACK state stayed in step: the next request on the connection is served.
-  REQUIRE(c.headers(5, get("/bytes/100")));
+  REQUIRE(c.headers(5, h2c_get("/bytes/100")));
   REQUIRE(c.wait_done(5));
   CHECK(c.streams[5].status == 200);
   CHECK(c.streams[5].body == pattern(100));
@@ -809,17 +548,17 @@ TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error")
     H2Client c(r.port());
     c.handshake();
     // Stream 1 is closed (both sides ended); stream 3 is half-closed (remote), still waiting.
-    REQUIRE(c.headers(1, get("/bytes/10")));
+    REQUIRE(c.headers(1, h2c_get("/bytes/10")));
     REQUIRE(c.wait_done(1));
     REQUIRE(c.streams[1].status == 200);
     REQUIRE(c.send(data_frame(1, "late", false)));
     REQUIRE(c.wait_for([&] { return c.streams[1].reset.has_value(); }));
     CHECK(c.streams[1].reset == H2Error::StreamClosed);
-    REQUIRE(c.headers(3, get("/slow/300")));
+    REQUIRE(c.headers(3, h2c_get("/slow/300")));
     REQUIRE(c.send(data_frame(3, "late", false)));
     REQUIRE(c.wait_done(3));
     CHECK(c.streams[3].reset == H2Error::StreamClosed);
-    REQUIRE(c.headers(5, get("/bytes/100")));
+    REQUIRE(c.headers(5, h2c_get("/bytes/100")));
     REQUIRE(c.wait_done(5));
     CHECK(c.streams[5].status == 200);
     CHECK(c.streams[5].body == pattern(100));
@@ -829,7 +568,7 @@ TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error")
   SUBCASE("HEADERS on an even stream id: GOAWAY PROTOCOL_ERROR") {
     H2Client c(r.port());
     c.handshake();
-    REQUIRE(c.headers(2, get("/id")));
+    REQUIRE(c.headers(2, h2c_get("/id")));
     auto g = c.wait_goaway();
     REQUIRE(g);
     CHECK(g->code == H2Error::ProtocolError);
@@ -851,7 +590,7 @@ TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error")
     H2Client c(r.port());
     c.handshake();
     Bytes b;
-    http2::encode_headers(b, 1, block_of(c.enc, get("/id")), true, false);
+    http2::encode_headers(b, 1, block_of(c.enc, h2c_get("/id")), true, false);
     auto p = ping(1);
     b.insert(b.end(), p.begin(), p.end());
     REQUIRE(c.send(b));
@@ -885,11 +624,11 @@ TEST_CASE("h2 abuse: frames in the wrong stream state get the documented error")
   SUBCASE("WINDOW_UPDATE past 2^31-1 on a stream: RST_STREAM FLOW_CONTROL_ERROR") {
     H2Client c(r.port());
     c.handshake();
-    REQUIRE(c.headers(1, get("/slow/300")));
+    REQUIRE(c.headers(1, h2c_get("/slow/300")));
     REQUIRE(c.send(window_update(1, kMaxWindow)));
     REQUIRE(c.wait_done(1));
     CHECK(c.streams[1].reset == H2Error::FlowControlError);
-    REQUIRE(c.headers(3, get("/bytes/100")));
+    REQUIRE(c.headers(3, h2c_get("/bytes/100")));
     REQUIRE(c.wait_done(3));
     CHECK(c.streams[3].status == 200);
     CHECK(c.goaways.empty());
@@ -912,8 +651,8 @@ TEST_CASE("h2 abuse: a client's RST_STREAM(CANCEL) closes the stream's backend c
   }
   H2Client c(r.port());
   c.handshake();
-  REQUIRE(c.headers(1, get("/wait", "silent.test")));
-  REQUIRE(c.headers(3, get("/slow/500")));
+  REQUIRE(c.headers(1, h2c_get("/wait", "silent.test")));
+  REQUIRE(c.headers(3, h2c_get("/slow/500")));
   REQUIRE(eventually([&] { return silent.got_head.load(); }, 3000ms));
   c.idle(100ms);
   REQUIRE_FALSE(silent.closed.load());  // only the cancel may end it
@@ -942,8 +681,8 @@ TEST_CASE("h2 abuse: RFC 9218 urgency orders two large bodies on a narrow connec
   H2Client c(r.port(), {{static_cast<uint16_t>(http2::SettingId::InitialWindowSize), 1u << 30}});
   c.handshake();
   constexpr size_t kSize = 2000000;
-  Bytes b = headers_frame(c.enc, 1, get("/bytes/2000000", "app.test", "u=7"), true);
-  auto h = headers_frame(c.enc, 3, get("/bytes/2000000", "app.test", "u=0"), true);
+  Bytes b = headers_frame(c.enc, 1, h2c_get("/bytes/2000000", "app.test", "u=7"), true);
+  auto h = headers_frame(c.enc, 3, h2c_get("/bytes/2000000", "app.test", "u=0"), true);
   b.insert(b.end(), h.begin(), h.end());
   REQUIRE(c.send(b));
   std::optional<size_t> background_at_end;  // u=7 bytes received when u=0 ended
@@ -966,7 +705,7 @@ TEST_CASE("h2 abuse: drain sends two GOAWAYs, finishes the stream in flight, ser
   H2Rig r;
   H2Client c(r.port());
   c.handshake();
-  REQUIRE(c.headers(1, get("/slow/500")));
+  REQUIRE(c.headers(1, h2c_get("/slow/500")));
   REQUIRE(eventually([&] { return r.origin.in_flight() == 1; }, 3000ms));
   auto drained = std::async(std::launch::async, [&] { return r.rig.proxy.drain(5000ms); });
   // The PING after the first GOAWAY is answered (auto_ping_ack): the final one follows.
@@ -976,7 +715,7 @@ TEST_CASE("h2 abuse: drain sends two GOAWAYs, finishes the stream in flight, ser
   CHECK(c.goaways[1].last == 1);
   CHECK(c.goaways[1].code == H2Error::NoError);
   CHECK_FALSE(c.streams[1].ended);  // the next stream is opened while stream 1 is in flight
-  REQUIRE(c.headers(3, get("/bytes/10")));
+  REQUIRE(c.headers(3, h2c_get("/bytes/10")));
   CHECK(c.wait_closed(5000ms));
   CHECK(c.streams[1].status == 200);
   CHECK(c.streams[1].body == "o");
@@ -993,19 +732,19 @@ TEST_CASE("h2 abuse: during the drain's round trip new streams are still served"
   H2Client c(r.port());
   c.auto_ping_ack = false;
   c.handshake();
-  REQUIRE(c.headers(1, get("/slow/500")));
+  REQUIRE(c.headers(1, h2c_get("/slow/500")));
   REQUIRE(eventually([&] { return r.origin.in_flight() == 1; }, 3000ms));
   auto drained = std::async(std::launch::async, [&] { return r.rig.proxy.drain(5000ms); });
   // GOAWAY(2^31-1) refuses nothing: a stream opened before the PING is answered is processed.
   REQUIRE(c.wait_for([&] { return !c.goaways.empty() && c.pings_received > 0; }));
   CHECK(c.goaways[0].last == kMaxWindow);
-  REQUIRE(c.headers(3, get("/bytes/10")));
+  REQUIRE(c.headers(3, h2c_get("/bytes/10")));
   c.idle(100ms);
   c.ack_ping();
   REQUIRE(c.wait_for([&] { return c.goaways.size() >= 2; }));
   CHECK(c.goaways[1].last == 3);
   CHECK(c.goaways[1].code == H2Error::NoError);
-  REQUIRE(c.headers(5, get("/bytes/10")));
+  REQUIRE(c.headers(5, h2c_get("/bytes/10")));
   CHECK(c.wait_closed(5000ms));
   CHECK(c.streams[1].status == 200);
   CHECK(c.streams[1].ended);
