@@ -164,6 +164,9 @@ class H2Client {
       if (f.type() == type) return &f;
     return nullptr;
   }
+  /// Our decoder's SETTINGS_HEADER_TABLE_SIZE (what the client advertised): the proxy's next
+  /// header block must start with a matching dynamic table size update, or it fails to decode.
+  void decoder_table_size(uint32_t size) { dec_.set_max_table_size_setting(size); }
   /// Answers the last PING received.
   void ack_ping() {
     Bytes b;
