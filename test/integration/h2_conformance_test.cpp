@@ -3,6 +3,7 @@
 // over real 127.0.0.1 sockets to an in-process Proxy with a real origin behind it. Each case
 // asserts the exact reaction docs/http2.md documents: the GOAWAY code (then the close), the
 // RST_STREAM code (and that the connection goes on), or a normal response.
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -97,9 +98,10 @@ std::string upload_answer(size_t n) { return std::to_string(n) + " " + hex64(pat
 struct Conf {
   Rig rig;
   HttpOrigin origin{"o"};
-  explicit Conf(const config::Http2Settings& h2 = {}) {
+  explicit Conf(const config::Http2Settings& h2 = {}, const config::Limits* limits = nullptr) {
     config::Listener l = http_listener("127.0.0.1:1");
     l.http2 = h2;
+    if (limits) l.limits = *limits;
     rig.add_listener(l);
     rig.add_cluster("c", {&origin});
   }
@@ -149,6 +151,11 @@ void expect_stream_error(H2Client& c, uint32_t id, H2Error code, uint32_t next_i
   CHECK(c.streams[id].reset == code);
   CHECK(c.streams[id].status == 0);
   expect_alive(c, next_id);
+}
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
 }
 
 // Opens stream `id` with a request whose response takes a while (the stream stays open on
@@ -433,6 +440,7 @@ TEST_CASE("h2 conformance §5.1 half-closed (remote): RST_STREAM closes the stre
   c.idle(700ms);  // past the origin's answer: nothing more comes on stream 1
   CHECK(c.streams[1].status == 0);
   CHECK_FALSE(c.streams[1].ended);
+  CHECK_FALSE(c.streams[1].reset);  // §5.4.2: no RST_STREAM in answer to a RST_STREAM
   CHECK(c.goaways.empty());
 }
 
@@ -860,6 +868,21 @@ TEST_CASE("h2 conformance §6.5.2: unknown settings are ignored") {
   REQUIRE(c.send(settings_frame({{0xff, 1}, {0x7777, 0xffffffffu}})));
   REQUIRE(c.wait_for([&] { return c.settings_acks == 2; }));
   expect_alive(c, 1);
+}
+
+TEST_CASE("h2 conformance §6.5.2: a small SETTINGS_HEADER_TABLE_SIZE is honoured") {
+  Conf r;
+  H2Client c(r.port(), {{setting(SettingId::HeaderTableSize), 64}});
+  c.decoder_table_size(64);  // our decoder refuses entries the proxy may not have kept
+  c.handshake();
+  for (uint32_t id = 1; id <= 7; id += 2) {
+    REQUIRE(c.headers(id, h2c_get(id % 4 == 1 ? "/bytes/100" : "/cookie/k=v")));
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    CHECK(c.streams[id].field("x-origin") == "o");
+  }
+  CHECK(c.streams[3].field("set-cookie") == "k=v; Path=/");
+  expect_alive(c, 9);
 }
 
 TEST_CASE("h2 conformance §6.5.2: every defined setting at a valid value is acknowledged") {
@@ -1385,6 +1408,131 @@ TEST_CASE("h2 conformance §8.4: PUSH_PROMISE from a client is a PROTOCOL_ERROR"
   REQUIRE(
       c.send(raw_frame(kPushPromise, flag::kEndHeaders, 1, cat({u32be(2), plain_get_block()}))));
   expect_connection_error(c, H2Error::ProtocolError);
+}
+
+// ---- §8.2 / §8.3: the proxy's translation between HTTP/2 and its HTTP/1.1 backends ----
+
+TEST_CASE("h2 conformance §8.2: responses carry lowercase names, no connection fields") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  const char* paths[] = {"/bytes/1000", "/chunked/70000", "/id", "/cookie/a=b"};
+  uint32_t id = 1;
+  for (const char* path : paths) {
+    CAPTURE(path);
+    REQUIRE(c.headers(id, h2c_get(path)));
+    REQUIRE(c.wait_done(id));
+    const Received& s = c.streams[id];
+    CHECK(s.status == 200);
+    REQUIRE_FALSE(s.head.empty());
+    CHECK(s.head.front().first == ":status");  // §8.3: pseudo-headers first
+    for (const auto& [name, value] : s.head) {
+      CAPTURE(name);
+      CHECK(name == lower(name));
+      for (const char* banned :
+           {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
+        CHECK(name != banned);
+    }
+    // §8.1.1: a content-length, when given, is what the DATA frames carry.
+    if (!s.field("content-length").empty())
+      CHECK(s.field("content-length") == std::to_string(s.body.size()));
+    id += 2;
+  }
+  CHECK(c.streams[3].body == pattern(70000));
+  expect_alive(c, id);
+}
+
+TEST_CASE("h2 conformance §8.1.1: 204, 304 and HEAD responses carry no content") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  h2::FieldList head{{":method", "HEAD"},
+                     {":scheme", "http"},
+                     {":authority", "app.test"},
+                     {":path", "/bytes/5000"}};
+  REQUIRE(c.headers(1, h2c_get("/status/204")));
+  REQUIRE(c.headers(3, h2c_get("/status/304")));
+  REQUIRE(c.headers(5, head));
+  const std::pair<uint32_t, int> want[] = {{1, 204}, {3, 304}, {5, 200}};
+  for (auto [id, status] : want) {
+    CAPTURE(id);
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == status);
+    CHECK_FALSE(c.streams[id].reset);
+    CHECK(c.streams[id].body.empty());
+    for (size_t n : c.streams[id].data_frames) CHECK(n == 0);
+  }
+  CHECK(c.streams[5].field("content-length") == "5000");
+  expect_alive(c, 7);
+}
+
+TEST_CASE("h2 conformance §8.2.3: cookie crumbs reach the backend as one Cookie field") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  h2::FieldList f = h2c_get("/id");
+  f.add("cookie", "a=1");
+  f.add("cookie", "b=2");
+  f.add("cookie", "c=3");
+  REQUIRE(c.headers(1, f));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].field("x-seen-cookie") == "a=1; b=2; c=3");
+}
+
+TEST_CASE("h2 conformance §8.3.1: :authority becomes the backend's Host; Host alone is used") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  REQUIRE(c.headers(1, h2c_get("/id")));
+  REQUIRE(c.headers(
+      3, {{":method", "GET"}, {":scheme", "http"}, {":path", "/id"}, {"host", "app.test"}}));
+  for (uint32_t id : {1u, 3u}) {
+    CAPTURE(id);
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    CHECK(c.streams[id].body == "o");
+    CHECK(c.streams[id].field("x-seen-host") == "app.test");
+  }
+}
+
+TEST_CASE("h2 conformance §8.5: a CONNECT request with :scheme or :path is malformed") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  REQUIRE(c.headers(1, {{":method", "CONNECT"},
+                        {":scheme", "http"},
+                        {":authority", "app.test:80"},
+                        {":path", "/"}}));
+  expect_stream_error(c, 1, H2Error::ProtocolError, 3);
+}
+
+// The response side cannot go over 16384 bytes through the proxy: a backend's response head
+// must fit in one pool buffer (16 KiB, 502 above), and its HPACK block is smaller than that.
+TEST_CASE("h2 conformance §4.3/§6.10: a large request block split over HEADERS+CONTINUATION") {
+  Conf r;
+  H2Client c(r.port());
+  c.handshake();
+  // A 6000-byte cookie in the path: the response repeats it (Set-Cookie, X-Seen-Path).
+  const std::string value(6000, 'v');
+  Bytes block = block_of(c.enc, h2c_get("/cookie/k=" + value));
+  Bytes first(block.begin(), block.begin() + long(block.size() / 2));
+  Bytes rest(block.begin() + long(block.size() / 2), block.end());
+  REQUIRE(c.send(cat({headers_raw(1, first, flag::kEndStream), continuation(1, rest, true)})));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  const bool cookie_whole = c.streams[1].field("set-cookie") == "k=" + value + "; Path=/";
+  CHECK(cookie_whole);
+  bool contiguous = true;  // §4.3: nothing between a HEADERS without END_HEADERS and its end
+  bool in_block = false;
+  for (const auto& f : c.frames) {
+    CHECK(f.h.length <= 16384u);
+    const bool cont = f.type() == http2::FrameType::Continuation;
+    if (in_block && !cont) contiguous = false;
+    if (f.type() == http2::FrameType::Headers || cont) in_block = !f.h.has(flag::kEndHeaders);
+  }
+  CHECK(contiguous);
+  expect_alive(c, 3);
 }
 
 // ---- RFC 7541 (HPACK) ----
