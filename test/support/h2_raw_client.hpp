@@ -1,5 +1,6 @@
-// A blocking raw-frame HTTP/2 client over a real 127.0.0.1 socket, for the integration tests
-// that speak HTTP/2 to the proxy frame by frame (h2 abuse cases, RFC 9113 / RFC 7541
+// A blocking raw-frame HTTP/2 client over a real 127.0.0.1 socket, cleartext (prior knowledge)
+// or TLS (ALPN "h2", through the library's TLS client codec), for the integration tests that
+// speak HTTP/2 to the proxy frame by frame (h2 abuse cases, RFC 9113 / RFC 7541
 // conformance): it sends what the test builds, parses what the proxy sends (HPACK-decoding
 // response heads with its own decoder), keeps a log of every frame received, answers SETTINGS
 // (and PING, unless told not to) and returns flow-control credit for received DATA (unless told
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,7 @@
 #include "integration/harness.hpp"
 #include "kakehi/http2/frame_decoder.hpp"
 #include "kakehi/http2/hpack/decoder.hpp"
+#include "kakehi/tls/client.hpp"
 #include "support/h2_harness.hpp"
 #include "support/origin.hpp"
 
@@ -89,6 +92,25 @@ struct Received {
   }
 };
 
+/// Where an H2Client connects: 127.0.0.1:`port`, over TLS when `tls` is set.
+struct H2Endpoint {
+  uint16_t port = 0;
+  std::shared_ptr<const tls::ClientContext> tls;
+};
+
+/// A TLS client context offering only "h2" and sending SNI `name`; the server's certificate is
+/// not verified (the tests are about HTTP/2, not PKI).
+inline std::shared_ptr<const tls::ClientContext> h2_tls_context(const std::string& name) {
+  tls::ClientOptions o;
+  o.verify = false;
+  o.server_name = name;
+  o.alpn = {"h2"};
+  o.resume = false;
+  auto ctx = tls::ClientContext::create(std::move(o));
+  REQUIRE_MESSAGE(ctx, "TLS client context");
+  return std::move(ctx).value();
+}
+
 class H2Client {
  public:
   h2::hpack::Encoder enc;
@@ -106,16 +128,24 @@ class H2Client {
   bool auto_window = true;      ///< give DATA credit back (stream and connection)
   size_t window_batch = 16384;  ///< credit is returned in increments of at least this
 
-  /// Connects and sends the preface with SETTINGS `settings`.
-  explicit H2Client(uint16_t port, std::initializer_list<h2::Setting> settings = {}) : sock_(port) {
-    REQUIRE(sock_.connected());
+  /// Connects (and completes the TLS handshake) and sends the preface with SETTINGS
+  /// `settings`.
+  explicit H2Client(const H2Endpoint& at, std::initializer_list<h2::Setting> settings = {})
+      : sock_(at.port) {
+    connect(at);
     REQUIRE(send(cat({client_magic(), settings_frame(settings)})));
   }
+  explicit H2Client(uint16_t port, std::initializer_list<h2::Setting> settings = {})
+      : H2Client(H2Endpoint{port, nullptr}, settings) {}
   /// Connects and sends nothing (the test writes its own preface).
   struct NoPreface {};
-  H2Client(uint16_t port, NoPreface) : sock_(port) { REQUIRE(sock_.connected()); }
+  H2Client(const H2Endpoint& at, NoPreface) : sock_(at.port) { connect(at); }
 
-  bool send(const Bytes& b) { return sock_.send_all(as_text(b)); }
+  /// Sends `b` (encrypted first over TLS); false once the connection failed.
+  bool send(const Bytes& b) {
+    if (!tls_) return sock_.send_all(as_text(b));
+    return tls_->write(b) && flush_tls();
+  }
   bool headers(uint32_t id, const h2::FieldList& f, bool end_stream = true) {
     return send(headers_frame(enc, id, f, end_stream));
   }
@@ -179,10 +209,41 @@ class H2Client {
   }
 
  private:
-  void pump(ms timeout) {
+  void connect(const H2Endpoint& at) {
+    REQUIRE(sock_.connected());
+    if (!at.tls) return;
+    tls_ = std::make_unique<tls::ClientConnection>(at.tls);
+    REQUIRE(tls_->start());
+    REQUIRE(flush_tls());
+    const auto end = Clock::now() + ms{5000};
+    while (tls_->state() == tls::ConnState::Handshaking && Clock::now() < end && !sock_.eof())
+      in_ += recv_plain(ms{100});
+    REQUIRE_MESSAGE(tls_->state() == tls::ConnState::Open, "TLS handshake");
+    REQUIRE(tls_->handshake().alpn == "h2");
+  }
+
+  bool flush_tls() {
+    auto out = tls_->output();
+    const bool ok = out.empty() || sock_.send_all(as_text(out));
+    tls_->consume_output(out.size());
+    return ok;
+  }
+
+  // What arrives within `timeout`, decrypted over TLS (a TLS failure reads as nothing more).
+  std::string recv_plain(ms timeout) {
     std::string got = sock_.recv_some(timeout);
-    if (got.empty()) return;
-    in_ += got;
+    if (!tls_ || got.empty()) return got;
+    auto r = tls_->feed(std::as_bytes(std::span(got.data(), got.size())));
+    (void)flush_tls();  // handshake records, alerts
+    if (!r) return {};
+    auto plain = tls_->plaintext();
+    std::string text(as_text(plain));
+    tls_->consume_plaintext(plain.size());
+    return text;
+  }
+
+  void pump(ms timeout) {
+    in_ += recv_plain(timeout);  // may complete what the TLS handshake left in in_
     std::span<const std::byte> b = std::as_bytes(std::span(in_.data(), in_.size()));
     size_t used = 0;
     while (b.size() - used >= h2::kFrameHeaderSize) {
@@ -304,6 +365,7 @@ class H2Client {
   }
 
   RawClient sock_;
+  std::unique_ptr<tls::ClientConnection> tls_;  // over TLS only
   std::string in_;
   std::array<std::byte, 8> last_ping_{};
   h2::hpack::Decoder dec_;
