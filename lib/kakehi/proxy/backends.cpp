@@ -31,6 +31,27 @@ void fill_states(ClusterRuntime& c, uint64_t now, std::span<const size_t> tried)
 }
 }  // namespace
 
+std::optional<size_t> WorkerCtx::pick(ClusterRuntime& c, std::string_view sticky_id,
+                                      std::span<const size_t> tried) {
+  fill_states(c, worker.now(), tried);
+  std::optional<size_t> idx;
+  if (!sticky_id.empty()) idx = find_sticky(c.scratch, sticky_id);
+  if (!idx) idx = c.lb.pick(c.scratch, rng);
+  return idx;
+}
+
+void WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
+  ++stats.connect_failures;
+  if (++b.consecutive_failures >= opts.failures_before_down) {
+    const uint32_t extra = std::min(b.consecutive_failures - opts.failures_before_down, 16u);
+    const uint64_t backoff =
+        std::min(uint64_t{opts.backoff_base_ms} << extra, uint64_t{opts.backoff_max_ms});
+    b.down_until_ns = worker.now() + backoff * kMs;
+    log::warn("backend {} down for {} ms after {} connect failures ({})", b.key, backoff,
+              b.consecutive_failures, std::strerror(e));
+  }
+}
+
 runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime& c,
                                                                   std::string_view sticky_id,
                                                                   uint32_t connect_timeout_ms,
@@ -40,10 +61,8 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
   const uint32_t attempts = std::clamp(opts.connect_attempts, 1u, kMaxAttempts);
   for (uint32_t attempt = 0; attempt < attempts; ++attempt) {
     const uint64_t now = worker.now();
-    fill_states(c, now, std::span(tried.data(), attempt));
-    std::optional<size_t> idx;
-    if (!sticky_id.empty() && attempt == 0) idx = find_sticky(c.scratch, sticky_id);
-    if (!idx) idx = c.lb.pick(c.scratch, rng);
+    std::optional<size_t> idx =
+        pick(c, attempt == 0 ? sticky_id : std::string_view{}, std::span(tried.data(), attempt));
     if (!idx) co_return std::nullopt;
     BackendPtr b = c.backends[*idx];
     tried[attempt] = *idx;
@@ -62,26 +81,18 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
     }
     auto r = co_await connect(*b, connect_timeout_ms);
     if (r) {
-      b->consecutive_failures = 0;
-      b->down_until_ns = 0;
+      connect_succeeded(*b);
       ++b->active;
       co_return Lease{b, std::move(*r), false, *idx};
     }
-    ++stats.connect_failures;
-    if (++b->consecutive_failures >= opts.failures_before_down) {
-      const uint32_t extra = std::min(b->consecutive_failures - opts.failures_before_down, 16u);
-      const uint64_t backoff =
-          std::min(uint64_t{opts.backoff_base_ms} << extra, uint64_t{opts.backoff_max_ms});
-      b->down_until_ns = worker.now() + backoff * kMs;
-      log::warn("backend {} down for {} ms after {} connect failures ({})", b->key, backoff,
-                b->consecutive_failures, std::strerror(r.error()));
-    }
+    connect_failed(*b, r.error());
   }
   co_return std::nullopt;
 }
 
 runtime::Task<Result<BackendStream, net::Errno>> WorkerCtx::connect(BackendRuntime& b,
-                                                                    uint32_t connect_timeout_ms) {
+                                                                    uint32_t connect_timeout_ms,
+                                                                    bool require_h2) {
   ++stats.backend_connects;
   const uint64_t deadline = worker.now() + uint64_t{connect_timeout_ms} * kMs;
   auto r = co_await net::TcpStream::connect(worker, b.address, uint64_t{connect_timeout_ms} * kMs);
@@ -96,6 +107,13 @@ runtime::Task<Result<BackendStream, net::Errno>> WorkerCtx::connect(BackendRunti
     co_return Unexpected(EPROTO);
   }
   ++stats.backend_tls_handshakes;
+  if (require_h2 && t->connection().handshake().alpn != "h2") {
+    // An HTTP/2 cluster's backend that does not speak h2 over TLS would misread the preface.
+    log::warn("backend {}: TLS: ALPN \"h2\" not selected (\"{}\")", b.key,
+              t->connection().handshake().alpn);
+    co_await t->close();
+    co_return Unexpected(ENOPROTOOPT);
+  }
   co_return BackendStream(std::move(t));
 }
 

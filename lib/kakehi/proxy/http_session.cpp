@@ -5,15 +5,19 @@
 // See docs/proxy.md for the states, timeouts and synthesized answers.
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "kakehi/http/h2_fields.hpp"
 #include "kakehi/http1/forwarding.hpp"
 #include "kakehi/http1/parser.hpp"
 #include "kakehi/http1/serializer.hpp"
 #include "kakehi/proxy/h1_io.hpp"
+#include "kakehi/proxy/h2_upstream.hpp"
 #include "kakehi/proxy/internal.hpp"
 #include "kakehi/proxy/pipe.hpp"
 #include "kakehi/proxy/tls_stream.hpp"
@@ -53,6 +57,9 @@ class Session {
   enum class Next { KeepAlive, Close };
   runtime::Task<Next> exchange();
   runtime::Task<Next> forward(ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<Next> forward_h2(ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<Next> relay_h2_response(H2Stream& up, const http1::ForwardingOptions& fwd,
+                                        std::string_view request_id, std::string_view sticky);
   runtime::Task<bool> send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head);
   runtime::Task<uint16_t> resend_on_fresh(WorkerCtx::Lease& lease, const buffer::Slice& head);
   runtime::Task<Next> answer(uint16_t status, std::string_view extra_headers = {},
@@ -262,6 +269,8 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
   http::Request& req = parser.message();
   const http1::HeadInfo info = parser.info();
   const config::Timeouts& to = cfg_->timeouts;
+  if (cluster.snap->cluster.backend_protocol == config::BackendProtocol::Http2)
+    co_return co_await forward_h2(cluster, sticky);
 
   auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
   if (!lease) co_return co_await answer(503, {}, !request_done_);
@@ -448,6 +457,171 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
     co_return Next::Close;
   }
   release.reusable = rp.info().keep_alive && bin_.empty() && request_done_;
+  co_return client_keep_ ? Next::KeepAlive : Next::Close;
+}
+
+// The request to an HTTP/2 backend (H2Stream): the same head edits as forward(), the head as
+// an HTTP/2 field list, the body as DATA (write() waits for the backend's windows), the
+// response relayed as HTTP/1.1. An Upgrade is not carried (RFC 9113 §8.6): the request goes
+// without it and the backend answers it as a plain request (RFC 9110 §7.8).
+template <class Client>
+runtime::Task<typename Session<Client>::Next> Session<Client>::forward_h2(ClusterRuntime& cluster,
+                                                                          std::string_view sticky) {
+  http1::RequestParser& parser = *parser_;
+  http::Request& req = parser.message();
+  const http1::HeadInfo info = parser.info();
+  const config::Timeouts& to = cfg_->timeouts;
+
+  http1::ForwardingOptions fwd;
+  fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
+      fwd.forwarded = w_.opts.forwarding_headers;
+  fwd.via = w_.opts.via;
+  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  if (info.expect_continue) req.fields.remove("expect");  // answered here: see below
+  const std::string_view request_id = http1::edit_request(req, peer, fwd, false);
+  std::vector<http::Field> fields;
+  http::StringArena arena;
+  http::to_h2_fields(req, arena, fields);
+  http2::FieldList head;
+  for (const http::Field& f : fields) head.add(f.name, f.value);
+
+  H2Stream up(w_);
+  const bool body = !request_done_;
+  auto st = co_await up.open(cluster, sticky, std::move(head), !body, to.connect_ms);
+  if (st != H2Stream::Status::Ok)
+    co_return co_await answer(st == H2Stream::Status::Unavailable ? 503 : 502, {}, body);
+
+  if (body) {
+    if (info.expect_continue) {
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      WriteWatchdog wd(w_.worker, client_.fd(), client_write_ns());
+      if (!co_await client_.write_all(std::as_bytes(std::span(k100)))) co_return Next::Close;
+    }
+    const uint64_t wait_ns = uint64_t{to.backend_response_ms} * kMs;
+    http1::Step step = parser.feed(in_.view());
+    for (;;) {
+      if (step.event == http1::Event::NeedMore) {
+        in_.consume(step.consumed);
+        Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
+                                    step);
+        if (r == Read::Timeout) co_return co_await answer(408, {}, true);
+        if (r == Read::Full) co_return co_await answer(400, {}, true);
+        if (r == Read::NoBuffer) co_return co_await answer(503, {}, true);
+        if (r != Read::Step) co_return Next::Close;
+        continue;
+      }
+      if (step.event == http1::Event::Error)
+        co_return co_await answer(http1::status(step.error), {}, true);
+      if (step.event == http1::Event::Body && !step.data.empty()) {
+        st = co_await up.write(std::as_bytes(std::span(step.data)), false, now() + wait_ns);
+        if (st != H2Stream::Status::Ok)
+          co_return co_await answer(st == H2Stream::Status::Timeout ? 504 : 502, {}, true);
+      }
+      in_.consume(step.consumed);
+      if (step.event == http1::Event::Complete) break;
+      step = parser.feed(in_.view());
+    }
+    if (req.trailers.empty()) {
+      st = co_await up.write({}, true, now() + wait_ns);
+    } else {
+      http2::FieldList trailers;
+      for (const http::Field& f : req.trailers) {
+        std::string name(f.name);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        trailers.add(name, f.value);
+      }
+      st = up.write_trailers(trailers);
+    }
+    if (st != H2Stream::Status::Ok)
+      co_return co_await answer(st == H2Stream::Status::Timeout ? 504 : 502, {}, true);
+    request_done_ = true;
+  }
+  co_return co_await relay_h2_response(up, fwd, request_id, sticky);
+}
+
+// Relays the response of `up` as HTTP/1.1: informational heads other than 100 as they are, the
+// final head edited like a backend's HTTP/1.1 head, the body re-framed (Content-Length when the
+// backend gave one, else chunked; none for HEAD, 204, 304), trailers when chunked. Body bytes
+// are credited back to the backend only once written to the client.
+template <class Client>
+runtime::Task<typename Session<Client>::Next> Session<Client>::relay_h2_response(
+    H2Stream& up, const http1::ForwardingOptions& fwd, std::string_view request_id,
+    std::string_view sticky) {
+  const http::Request& req = parser_->message();
+  const uint64_t wait_ns = uint64_t{cfg_->timeouts.backend_response_ms} * kMs;
+  buffer::BufferChain& chain = to_client_;
+  buffer::BufferPool& pool = w_.worker.pool();
+  std::vector<http::Field> fields;
+  http::Response res;
+  for (;;) {
+    auto st = co_await up.read_head(now() + wait_ns);
+    if (st != H2Stream::Status::Ok)
+      co_return co_await answer(st == H2Stream::Status::Timeout ? 504 : 502, {}, true);
+    fields.clear();
+    for (size_t i = 0; i < up.head().size(); ++i)
+      fields.push_back({up.head()[i].name, up.head()[i].value});
+    res.clear();
+    if (!http::from_h2_fields(fields, up.head_ends_stream(), res))
+      co_return co_await answer(502, {}, true);
+    if (up.head_kind() == http2::HeadKind::Response) break;
+    if (res.status != 100) {  // a 100 was answered here already
+      auto h = http1::write_response_head(pool, res, {}, {});
+      if (h) chain.append(std::move(*h));
+    }
+  }
+
+  http1::edit_response(res, fwd, request_id, false);
+  if (cluster_->cluster.sticky_session) {
+    const config::Backend& b = cluster_->backends[up.backend_index()];
+    const std::string_view id = b.sticky_id ? std::string_view(*b.sticky_id) : b.id;
+    if (sticky != id)
+      res.fields.add("Set-Cookie",
+                     res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
+  }
+  http::Framing rout = http1::outgoing_framing(res.framing, req.version);
+  if (is_head_ || res.status == 204 || res.status == 304) rout = {};
+  if (rout.kind == http::BodyKind::Close || l_->removed || w_.draining) client_keep_ = false;
+  auto h = co_await serialize([&] {
+    return http1::write_response_head(pool, res, rout, {.connection_close = !client_keep_});
+  });
+  if (!h) co_return co_await answer(502, {}, true);
+  count_response(res.status);
+  chain.append(std::move(*h));
+  response_started_ = true;
+
+  http1::BodyWriter bw(pool, rout);
+  for (;;) {
+    auto st = co_await up.read_body(now() + wait_ns);
+    if (st == H2Stream::Status::End) break;
+    if (st != H2Stream::Status::Ok) {
+      (void)co_await flush(chain);
+      co_return Next::Close;  // truncated response: the client sees the connection end
+    }
+    std::span<const std::byte> data = up.body();
+    size_t taken = 0;
+    for (uint32_t waits = 0; taken < data.size() && chain.slice_count() < kBatch;) {
+      auto b = pool.acquire();
+      if (!b) {  // pool exhausted: wait (bounded) for writers to return buffers
+        if (!chain.empty() || ++waits > 200) break;
+        co_await runtime::sleep_for(kMs);
+        continue;
+      }
+      const size_t n = std::min<size_t>(data.size() - taken, b->size());
+      std::memcpy(b->writable().data(), data.data() + taken, n);
+      b->remove_suffix(static_cast<uint32_t>(b->size() - n));
+      if (rout.kind != http::BodyKind::None && !bw.write(std::move(*b), chain))
+        co_return Next::Close;
+      taken += n;
+    }
+    if (taken == 0) co_return Next::Close;
+    if (!co_await flush(chain)) co_return Next::Close;
+    up.consume(taken);  // only now may the backend send more on this stream
+  }
+  http::FieldList trailers;
+  for (size_t i = 0; i < up.trailers().size(); ++i)
+    trailers.add(up.trailers()[i].name, up.trailers()[i].value);
+  if (!bw.finish(trailers, chain)) co_return Next::Close;
+  if (!co_await flush(chain)) co_return Next::Close;
   co_return client_keep_ ? Next::KeepAlive : Next::Close;
 }
 

@@ -7,6 +7,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,6 +57,7 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 // ---- Per worker ----
 
 class WorkerCtx;
+class H2Conn;  // h2_upstream.hpp
 
 /// One backend address on one worker: its idle keep-alive connections, live request count and
 /// failure state. Shared by the clusters that list the address; kept alive by sessions using it
@@ -68,6 +71,9 @@ struct BackendRuntime {
     uint64_t since_ns;
   };
   std::vector<Idle> idle;
+  /// HTTP/2 connections that may take new streams (a connection leaves this list when it
+  /// receives GOAWAY or closes; its streams keep it alive until they end).
+  std::vector<std::shared_ptr<H2Conn>> h2;
   uint32_t active = 0;  ///< requests / tunnels in flight
   uint32_t consecutive_failures = 0;
   uint64_t down_until_ns = 0;
@@ -156,12 +162,25 @@ class WorkerCtx {
   /// (`*all_down` tells whether none was eligible at all).
   runtime::Task<std::optional<Lease>> acquire(ClusterRuntime& cluster, std::string_view sticky_id,
                                               uint32_t connect_timeout_ms, bool allow_pooled);
+  /// The backend of `cluster` to use next: the sticky one when `sticky_id` names an eligible
+  /// backend, else the balancer's pick; backends in `tried` are not eligible.
+  std::optional<size_t> pick(ClusterRuntime& cluster, std::string_view sticky_id,
+                             std::span<const size_t> tried);
+  /// Accounts a connect to `b` that failed: after opts.failures_before_down in a row the backend
+  /// is down for an exponential back-off.
+  void connect_failed(BackendRuntime& b, net::Errno e);
+  void connect_succeeded(BackendRuntime& b) noexcept {
+    b.consecutive_failures = 0;
+    b.down_until_ns = 0;
+  }
   /// A fresh connection to the same backend (after a stale pooled one failed).
   runtime::Task<std::optional<BackendStream>> reconnect(BackendRuntime& b,
                                                         uint32_t connect_timeout_ms);
   /// Connects (and, for a TLS backend, runs the handshake) within `connect_timeout_ms`.
+  /// `require_h2`: a TLS backend must select ALPN "h2" (else ENOPROTOOPT; EPROTO: TLS failed).
   runtime::Task<Result<BackendStream, net::Errno>> connect(BackendRuntime& b,
-                                                           uint32_t connect_timeout_ms);
+                                                           uint32_t connect_timeout_ms,
+                                                           bool require_h2 = false);
   /// Ends a request on `lease`: back to the pool when `reusable`, else closed.
   void release(Lease& lease, bool reusable);
 

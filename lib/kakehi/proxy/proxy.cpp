@@ -321,16 +321,21 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
   std::map<std::string, BackendTls> next_backend_tls;
   for (const auto& [id, c] : next.clusters) {
     if (!c.backend_tls.enabled) continue;
+    // An HTTP/2 cluster offers "h2" unless it names its protocols (validation requires "h2"
+    // among them then); connections where the backend selects anything else fail (backends.cpp).
+    config::BackendTls settings = c.backend_tls;
+    if (settings.alpn.empty() && c.backend_protocol == config::BackendProtocol::Http2)
+      settings.alpn = {"h2"};
     if (auto it = backend_tls.find(id);
-        it != backend_tls.end() && it->second.settings == c.backend_tls) {
+        it != backend_tls.end() && it->second.settings == settings) {
       next_backend_tls.emplace(id, it->second);
       continue;
     }
     tls::ClientOptions o;
-    o.verify = c.backend_tls.verify;
-    o.ca_pem = c.backend_tls.ca_pem;
-    o.server_name = c.backend_tls.server_name;
-    o.alpn = c.backend_tls.alpn;
+    o.verify = settings.verify;
+    o.ca_pem = settings.ca_pem;
+    o.server_name = settings.server_name;
+    o.alpn = settings.alpn;
     auto ctx = tls::ClientContext::create(std::move(o));
     if (!ctx) {
       size_t bad = 0;
@@ -342,7 +347,7 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
       }
       return reject(bad, "cluster \"" + id + "\": backend_tls: " + ctx.error());
     }
-    next_backend_tls.emplace(id, BackendTls{c.backend_tls, *ctx});
+    next_backend_tls.emplace(id, BackendTls{std::move(settings), *ctx});
   }
 
   // TLS: build what HTTPS listeners serve (contexts, certificates) before any change; nothing

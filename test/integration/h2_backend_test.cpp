@@ -1,0 +1,384 @@
+// HTTP/2 towards backends, end to end against a real h2 origin: nginx (run as a child process
+// with a generated configuration, cleartext h2c or h2 over TLS with a certificate made by the
+// openssl CLI) proxying to a Beast HttpOrigin, so every origin endpoint works through it.
+// `X-H2-Conn` (nginx's $connection) names the HTTP/2 connection a request came on. Clients
+// speak HTTP/1.1 to the proxy. Skipped with a message when nginx is not installed.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "rig.hpp"
+
+using namespace kakehi::test;
+using namespace kakehi;
+
+namespace {
+
+constexpr const char* kNginx = "/usr/sbin/nginx";
+
+bool have_nginx() { return ::access(kNginx, X_OK) == 0; }
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct NginxOptions {
+  bool tls = false;
+  bool http2 = true;                    // false: TLS without h2 (ALPN never selects "h2")
+  uint32_t max_concurrent_streams = 0;  // 0: nginx's default (128)
+  uint32_t keepalive_requests = 0;      // 0: nginx's default (1000); then GOAWAY
+};
+
+// A temp dir with a test CA and a leaf for "backend.test" it signed (ECDSA P-256).
+struct Certs {
+  std::string dir;
+  Certs() {
+    char tmpl[] = "/tmp/kakehi-h2b-pki-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", at("ca.key"), "-out", at("ca.pem"), "-subj", "/CN=kakehi h2 test CA",
+             "-days", "2"});
+    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             at("leaf.key"), "-out", at("leaf.csr"), "-subj", "/CN=backend.test"});
+    std::ofstream(at("leaf.ext")) << "subjectAltName=DNS:backend.test\n";
+    openssl({"x509", "-req", "-in", at("leaf.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"),
+             "-CAcreateserial", "-out", at("leaf.pem"), "-days", "2", "-extfile", at("leaf.ext")});
+  }
+  ~Certs() { std::filesystem::remove_all(dir); }
+  std::string at(const std::string& name) const { return dir + "/" + name; }
+  void openssl(std::vector<std::string> args) const {
+    args.insert(args.begin(), "openssl");
+    auto r = run(args, 20s);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+};
+
+const Certs& certs() {
+  static const Certs c;
+  return c;
+}
+
+// nginx in the foreground, one process (no master), its files in a temp dir; stopped by PID.
+class Nginx {
+ public:
+  Nginx(const HttpOrigin& origin, NginxOptions o) : origin_(origin.address()), opts_(o) {
+    char tmpl[] = "/tmp/kakehi-h2b-nginx-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    start(free_port());
+  }
+  ~Nginx() {
+    stop();
+    std::filesystem::remove_all(dir_);
+  }
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
+
+  uint16_t port() const noexcept { return port_; }
+  std::string address() const { return local(port_); }
+  /// Kills nginx now (SIGKILL by PID): its connections end without a GOAWAY.
+  void stop() {
+    if (child_) child_->kill();
+    child_.reset();
+  }
+  /// Starts it again on the same port.
+  void restart() {
+    stop();
+    start(port_);
+  }
+  std::string error_log() const { return slurp(dir_ + "/error.log"); }
+
+ private:
+  void start(uint16_t port) {
+    port_ = port;
+    std::ofstream conf(dir_ + "/nginx.conf");
+    conf << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+         << "error_log " << dir_ << "/error.log warn;\npid " << dir_ << "/nginx.pid;\n"
+         << "events { worker_connections 1024; }\n"
+         << "http {\n  access_log off;\n"
+         << "  client_body_temp_path " << dir_ << "/body;\n  proxy_temp_path " << dir_
+         << "/proxy;\n  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_
+         << "/uwsgi;\n  scgi_temp_path " << dir_ << "/scgi;\n"
+         << "  client_max_body_size 0;\n  proxy_request_buffering off;\n  proxy_buffering off;\n";
+    if (opts_.max_concurrent_streams)
+      conf << "  http2_max_concurrent_streams " << opts_.max_concurrent_streams << ";\n";
+    if (opts_.keepalive_requests)
+      conf << "  keepalive_requests " << opts_.keepalive_requests << ";\n";
+    conf << "  server {\n    listen 127.0.0.1:" << port << (opts_.tls ? " ssl" : "")
+         << (opts_.http2 ? " http2" : "") << ";\n";
+    if (opts_.tls)
+      conf << "    ssl_certificate " << certs().at("leaf.pem") << ";\n    ssl_certificate_key "
+           << certs().at("leaf.key") << ";\n";
+    conf << "    location / {\n      proxy_pass http://" << origin_ << ";\n"
+         << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
+         << "      add_header X-H2-Conn $connection always;\n    }\n  }\n}\n";
+    conf.close();
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{kNginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e",
+                                 dir_ + "/error.log"},
+        false);
+    REQUIRE_MESSAGE(eventually([&] { return !connect_refused(port_); }), error_log());
+  }
+
+  std::string origin_;
+  NginxOptions opts_;
+  std::string dir_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Child> child_;
+};
+
+config::Cluster h2_cluster(const std::string& id, bool tls = false) {
+  config::Cluster c = cluster(id);
+  c.backend_protocol = config::BackendProtocol::Http2;
+  if (tls) {
+    c.backend_tls.enabled = true;
+    c.backend_tls.verify = true;
+    c.backend_tls.ca_pem = slurp(certs().at("ca.pem"));
+    c.backend_tls.server_name = "backend.test";
+  }
+  return c;
+}
+
+// A proxy with an HTTP listener whose host "app.test" goes to an HTTP/2 cluster of `backends`.
+struct H2Rig {
+  Rig rig;
+  explicit H2Rig(const std::vector<std::string>& backends, bool tls = false) {
+    rig.add_http_listener();
+    Diff d;
+    d(config::AddCluster{h2_cluster("c", tls)});
+    for (size_t i = 0; i < backends.size(); ++i)
+      d(config::AddBackend{backend("c", "b" + std::to_string(i), backends[i])});
+    d(config::AddHttpFrontend{frontend("f", rig.listener, "c", "app.test")});
+    rig.apply(d);
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(rig.port) + path;
+  }
+};
+
+std::string upload_answer(uint64_t n) { return std::to_string(n) + " " + hex64(pattern_fnv(n)); }
+
+struct Outcome {
+  int status = 0;
+  std::string conn;  // X-H2-Conn
+};
+
+// One keep-alive client sending `n` GETs of `path` in sequence.
+std::vector<Outcome> get_many(uint16_t port, const std::string& path, int n) {
+  std::vector<Outcome> out;
+  RawClient c(port);
+  if (!c.connected()) return out;
+  for (int i = 0; i < n; ++i) {
+    if (!c.send_all("GET " + path + " HTTP/1.1\r\nHost: app.test\r\n\r\n")) break;
+    auto r = c.read_response(10s);
+    auto it = r.headers.find("x-h2-conn");
+    out.push_back({r.status, it == r.headers.end() ? "" : it->second});
+    if (r.status == 0 || !r.keep_alive) break;
+  }
+  return out;
+}
+
+// `clients` concurrent keep-alive clients, `per_client` GETs each.
+std::vector<Outcome> get_concurrently(uint16_t port, const std::string& path, int clients,
+                                      int per_client) {
+  std::vector<Outcome> all;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&] {
+      auto got = get_many(port, path, per_client);
+      std::lock_guard lock(mu);
+      all.insert(all.end(), got.begin(), got.end());
+    });
+  for (auto& t : threads) t.join();
+  return all;
+}
+
+size_t count_ok(const std::vector<Outcome>& v) {
+  return static_cast<size_t>(
+      std::count_if(v.begin(), v.end(), [](const Outcome& o) { return o.status == 200; }));
+}
+std::set<std::string> conns(const std::vector<Outcome>& v) {
+  std::set<std::string> s;
+  for (const auto& o : v) s.insert(o.conn);
+  return s;
+}
+
+#define SKIP_WITHOUT_NGINX()                                                       \
+  if (!have_nginx()) {                                                             \
+    MESSAGE("skipped: " << kNginx << " is not installed (apt-get install nginx)"); \
+    return;                                                                        \
+  }
+
+}  // namespace
+
+TEST_CASE("h2 backend: bodies both ways through h2c, framing kept for HTTP/1.1 clients") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+
+  auto r = curl_get(h.rig.port, "/id", "app.test");
+  CHECK(r.status == 200);
+  CHECK(r.body == "o");
+  CHECK(!r.header("x-h2-conn").empty());
+  CHECK(r.header("x-seen-forwarded-for") == "127.0.0.1");
+
+  for (uint64_t n : {0ull, 1ull, 16384ull, 16385ull, 300000ull, 8ull << 20}) {
+    CAPTURE(n);
+    for (const char* kind : {"/bytes/", "/chunked/"}) {
+      CAPTURE(kind);
+      auto d = curl_download(h.url(kind + std::to_string(n)), {"-H", "Host: app.test"}, 30);
+      CHECK(d.curl_exit == 0);
+      CHECK(d.bytes == n);
+      CHECK(d.fnv == pattern_fnv(n));
+    }
+  }
+  for (uint64_t n : {1ull, 16385ull, 1000000ull, 8ull << 20}) {
+    CAPTURE(n);
+    for (bool chunked : {false, true}) {
+      CAPTURE(chunked);
+      auto u = curl_upload(h.url("/upload"), {"-H", "Host: app.test"}, n, chunked, 30);
+      CHECK(u.exit_code == 0);
+      CHECK(u.out == upload_answer(n));
+    }
+  }
+  auto e = curl_upload(h.url("/upload"), {"-H", "Host: app.test", "-H", "Expect: 100-continue"},
+                       200000, false, 30);
+  CHECK(e.out == upload_answer(200000));
+
+  // A known length stays Content-Length; HEAD, 204 and 304 carry no body.
+  auto cl = curl_get(h.rig.port, "/bytes/1000", "app.test");
+  CHECK(cl.header("content-length") == "1000");
+  CHECK(cl.body.size() == 1000);
+  auto head = curl_get(h.rig.port, "/bytes/1000", "app.test", {"-I"});
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(curl_get(h.rig.port, "/status/204", "app.test").status == 204);
+  CHECK(curl_get(h.rig.port, "/status/404", "app.test").status == 404);
+
+  // Sequential requests share one HTTP/2 connection.
+  auto seq = get_many(h.rig.port, "/id", 20);
+  REQUIRE(seq.size() == 20);
+  CHECK(count_ok(seq) == 20);
+  CHECK(conns(seq).size() == 1);
+}
+
+TEST_CASE("h2 backend: 32 concurrent clients are multiplexed on few connections") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  auto all = get_concurrently(h.rig.port, "/slow/200", 32, 3);
+  CHECK(all.size() == 96);
+  CHECK(count_ok(all) == all.size());
+  const size_t distinct = conns(all).size();
+  CAPTURE(distinct);
+  CHECK(distinct <= 2);
+  CHECK(h.rig.proxy.stats().backend_connects <= 2);
+}
+
+TEST_CASE("h2 backend: the backend's MAX_CONCURRENT_STREAMS is respected") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {.max_concurrent_streams = 4});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  auto all = get_concurrently(h.rig.port, "/slow/300", 16, 2);
+  CHECK(all.size() == 32);
+  CHECK(count_ok(all) == all.size());
+  const size_t distinct = conns(all).size();
+  CAPTURE(distinct);
+  CHECK(distinct >= 4);  // 16 at once, 4 per connection
+  CHECK(distinct <= 16);
+}
+
+TEST_CASE("h2 backend: streams above a GOAWAY's last stream id are retried on a new connection") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {.keepalive_requests = 10});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+
+  auto seq = get_many(h.rig.port, "/id", 100);
+  REQUIRE(seq.size() == 100);
+  CHECK(count_ok(seq) == 100);
+  CHECK(conns(seq).size() >= 10);  // nginx ends each connection after 10 requests
+
+  auto all = get_concurrently(h.rig.port, "/id", 10, 10);
+  CHECK(all.size() == 100);
+  CHECK(count_ok(all) == 100);
+  auto slow = get_concurrently(h.rig.port, "/slow/20", 25, 4);
+  CHECK(slow.size() == 100);
+  CHECK(count_ok(slow) == 100);
+  MESSAGE("replayed streams: " << h.rig.proxy.stats().stale_retries);
+}
+
+TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is a bad gateway") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {.tls = true});
+  H2Rig h(std::vector<std::string>{nginx.address()}, true);
+  auto r = curl_get(h.rig.port, "/id", "app.test");
+  CHECK(r.status == 200);
+  CHECK(r.body == "o");
+  auto d = curl_download(h.url("/bytes/3000000"), {"-H", "Host: app.test"}, 30);
+  CHECK(d.bytes == 3000000);
+  CHECK(d.fnv == pattern_fnv(3000000));
+  auto all = get_concurrently(h.rig.port, "/id", 8, 5);
+  CHECK(count_ok(all) == 40);
+  CHECK(conns(all).size() <= 2);
+  CHECK(h.rig.proxy.stats().backend_tls_handshakes >= 1);
+
+  // TLS without h2 on nginx: the handshake cannot agree on "h2" (the only protocol offered).
+  Nginx h1only(origin, {.tls = true, .http2 = false});
+  H2Rig bad(std::vector<std::string>{h1only.address()}, true);
+  const int st = curl_get(bad.rig.port, "/id", "app.test").status;
+  CHECK((st == 502 || st == 503));
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 200);
+}
+
+TEST_CASE("h2 backend: a backend that is down answers 503") {
+  const uint16_t dead = free_port();
+  REQUIRE(connect_refused(dead));
+  H2Rig h(std::vector<std::string>{local(dead)});
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
+  CHECK(h.rig.proxy.stats().connect_failures >= 2);
+}
+
+TEST_CASE("h2 backend: the connection killed mid-response ends the client's; the proxy goes on") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 200);
+
+  // A slow reader keeps the response in flight; nginx dies under it.
+  const uint64_t n = 64ull << 20;
+  StreamResult d;
+  std::thread reader([&] {
+    d = curl_download(h.url("/bytes/" + std::to_string(n)),
+                      {"-H", "Host: app.test", "--limit-rate", "2M"}, 30);
+  });
+  std::this_thread::sleep_for(1500ms);
+  nginx.stop();
+  reader.join();
+  CHECK(d.bytes < n);
+  CHECK(d.curl_exit != 0);
+  CHECK(!d.timed_out);
+
+  // With nginx gone, a 503; started again on the same port, served again.
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
+  nginx.restart();
+  CHECK(eventually([&] { return curl_get(h.rig.port, "/id", "app.test").status == 200; }, 10s));
+}
