@@ -153,7 +153,9 @@ config::Cluster h2_cluster(const std::string& id, bool tls = false) {
 // A proxy with an HTTP listener whose host "app.test" goes to an HTTP/2 cluster of `backends`.
 struct H2Rig {
   Rig rig;
-  explicit H2Rig(const std::vector<std::string>& backends, bool tls = false) {
+  explicit H2Rig(const std::vector<std::string>& backends, bool tls = false,
+                 proxy::ProxyOptions o = rig_options())
+      : rig(std::move(o)) {
     rig.add_http_listener();
     Diff d;
     d(config::AddCluster{h2_cluster("c", tls)});
@@ -323,7 +325,7 @@ TEST_CASE("h2 backend: streams above a GOAWAY's last stream id are retried on a 
   MESSAGE("replayed streams: " << h.rig.proxy.stats().stale_retries);
 }
 
-TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is a bad gateway") {
+TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is refused") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
   Nginx nginx(origin, {.tls = true});
@@ -339,11 +341,21 @@ TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is a bad 
   CHECK(conns(all).size() <= 2);
   CHECK(h.rig.proxy.stats().backend_tls_handshakes >= 1);
 
-  // TLS without h2 on nginx: the handshake cannot agree on "h2" (the only protocol offered).
+  // nginx without h2 on that port refuses the handshake (no protocol in common): as for any
+  // TLS failure, 503.
   Nginx h1only(origin, {.tls = true, .http2 = false});
-  H2Rig bad(std::vector<std::string>{h1only.address()}, true);
-  const int st = curl_get(bad.rig.port, "/id", "app.test").status;
-  CHECK((st == 502 || st == 503));
+  H2Rig refused(std::vector<std::string>{h1only.address()}, true);
+  CHECK(curl_get(refused.rig.port, "/id", "app.test").status == 503);
+
+  // A TLS server that ignores ALPN completes the handshake without "h2": the connection is
+  // dropped before the preface, 502.
+  const uint16_t sport = free_port();
+  Child s_server({"openssl", "s_server", "-accept", std::to_string(sport), "-cert",
+                  certs().at("leaf.pem"), "-key", certs().at("leaf.key"), "-www"},
+                 false);
+  REQUIRE(eventually([&] { return !connect_refused(sport); }));
+  H2Rig no_alpn(std::vector<std::string>{local(sport)}, true);
+  CHECK(curl_get(no_alpn.rig.port, "/id", "app.test").status == 502);
   CHECK(curl_get(h.rig.port, "/id", "app.test").status == 200);
 }
 
@@ -381,4 +393,41 @@ TEST_CASE("h2 backend: the connection killed mid-response ends the client's; the
   CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
   nginx.restart();
   CHECK(eventually([&] { return curl_get(h.rig.port, "/id", "app.test").status == 200; }, 10s));
+}
+
+TEST_CASE("h2 backend: a client that stops reading holds back only its own stream") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  RawClient stalled(h.rig.port);
+  REQUIRE(stalled.send_all("GET /bytes/268435456 HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  REQUIRE(!stalled.recv_some(5s).empty());  // the response started; then nobody reads
+  std::this_thread::sleep_for(300ms);
+
+  // The other streams on the same connection go on at full speed.
+  const auto t0 = Clock::now();
+  auto all = get_concurrently(h.rig.port, "/bytes/100000", 8, 5);
+  CHECK(count_ok(all) == 40);
+  CHECK(Clock::now() - t0 < 5s);
+  CHECK(conns(all).size() == 1);
+  CHECK(h.rig.proxy.stats().backend_connects == 1);
+}
+
+TEST_CASE("h2 backend: an idle connection is closed after backend_idle_timeout_ms") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  proxy::ProxyOptions o = rig_options();
+  o.backend_idle_timeout_ms = 200;
+  H2Rig h(std::vector<std::string>{nginx.address()}, false, std::move(o));
+  auto first = get_many(h.rig.port, "/id", 3);
+  REQUIRE(first.size() == 3);
+  CHECK(conns(first).size() == 1);
+  std::this_thread::sleep_for(2500ms);  // idle timeout + one housekeeping period
+  auto second = get_many(h.rig.port, "/id", 1);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].status == 200);
+  CHECK(second[0].conn != first[0].conn);
+  CHECK(h.rig.proxy.stats().backend_connects == 2);
 }
