@@ -100,6 +100,18 @@ h2::FieldList post(std::string_view path = "/upload", std::string_view content_l
   return f;
 }
 
+// `body` in DATA frames of at most 2^14 bytes, the last one with END_STREAM.
+Bytes body_frames(uint32_t id, const std::string& body) {
+  Bytes out;
+  size_t at = 0;
+  do {
+    const size_t n = std::min<size_t>(16384, body.size() - at);
+    out = cat({out, data_frame(id, body.substr(at, n), at + n == body.size())});
+    at += n;
+  } while (at < body.size());
+  return out;
+}
+
 // What the origin's /upload answers for pattern bytes [0, n).
 std::string upload_answer(size_t n) { return std::to_string(n) + " " + hex64(pattern_fnv(n)); }
 
@@ -641,6 +653,31 @@ TEST_CASE("h2 conformance §5.1.2: streams over SETTINGS_MAX_CONCURRENT_STREAMS 
     CHECK(c.streams[id].status == 200);
   }
   expect_alive(c, 9);
+}
+
+TEST_CASE("h2 conformance §5.1.2: the default limit, 128 streams, in one burst") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  // One more HEADERS than the limit, in one write: the proxy has answered none of them yet
+  // when the last one arrives.
+  Bytes b;
+  for (uint32_t i = 0; i <= 128; ++i)
+    b = cat({b, headers_frame(c.enc, 1 + 2 * i, h2c_get("/slow/300"), true)});
+  REQUIRE(c.send(b));
+  REQUIRE(c.wait_done(257));
+  CHECK(c.streams[257].reset == H2Error::RefusedStream);
+  REQUIRE(c.wait_for(
+      [&] {
+        uint32_t done = 0;
+        for (const auto& [id, s] : c.streams) done += s.ended || s.reset;
+        return done == 129;
+      },
+      30000ms));
+  uint32_t served = 0;
+  for (const auto& [id, s] : c.streams) served += s.status == 200 && s.body == "o";
+  CHECK(served == 128);
+  expect_alive(c, 259);
 }
 
 // ---- §5.3: priority (RFC 9113 deprecates the scheme; its frames must still parse) ----
@@ -1369,6 +1406,8 @@ TEST_CASE("h2 conformance §8.2: malformed field names and values") {
                                                      {"", "1"},
                                                      {"x-nul", std::string("a\0b", 3)},
                                                      {"x-crlf", "a\r\nx-injected: 1"},
+                                                     {"x-del\x7f", "1"},
+                                                     {"x-\xc3\xa9", "1"},
                                                      {"x-lead", " a"},
                                                      {"x-trail", "a\t"}};
   uint32_t id = 1;
@@ -1483,7 +1522,8 @@ TEST_CASE("h2 conformance §8.2: responses carry lowercase names, no connection 
     const Received& s = c.streams[id];
     CHECK(s.status == 200);
     REQUIRE_FALSE(s.head.empty());
-    CHECK(s.head.front().first == ":status");  // §8.3: pseudo-headers first
+    CHECK(s.head.front().first == ":status");  // §8.3.2: the one pseudo-header, first
+    for (size_t i = 1; i < s.head.size(); ++i) CHECK(s.head[i].first[0] != ':');
     for (const auto& [name, value] : s.head) {
       CAPTURE(name);
       CHECK(name == lower(name));
@@ -1552,6 +1592,59 @@ TEST_CASE("h2 conformance §8.3.1: :authority becomes the backend's Host; Host a
     CHECK(c.streams[id].body == "o");
     CHECK(c.streams[id].field("x-seen-host") == "app.test");
   }
+}
+
+TEST_CASE("h2 conformance §8.3.1: OPTIONS with :path \"*\" is a valid request") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  REQUIRE(c.headers(
+      1,
+      {{":method", "OPTIONS"}, {":scheme", "http"}, {":authority", "app.test"}, {":path", "*"}}));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status >= 200);
+  CHECK_FALSE(c.streams[1].reset);
+  expect_alive(c, 3);
+}
+
+TEST_CASE("h2 conformance §8.1: a request announcing expect: 100-continue") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  h2::FieldList f = post("/upload", "100");
+  f.add("expect", "100-continue");
+  REQUIRE(c.headers(1, f, false));
+  c.idle(100ms);  // an interim 100 may come (HEADERS without END_STREAM), or nothing
+  CHECK_FALSE(c.streams[1].ended);
+  CHECK_FALSE(c.streams[1].reset);
+  REQUIRE(c.send(data_frame(1, pattern(100), true)));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body == upload_answer(100));
+  expect_alive(c, 3);
+}
+
+// §8.1: a server may answer before the request is complete; the stream is then half-closed
+// (local) on its side, and the client may go on sending the body unless the server resets the
+// stream with NO_ERROR.
+TEST_CASE("h2 conformance §8.1: the rest of a body after an early response is accepted") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  // No frontend for this host: the proxy answers 404 at once, without waiting for the body.
+  h2::FieldList f{
+      {":method", "POST"}, {":scheme", "http"}, {":authority", "nowhere.test"}, {":path", "/"}};
+  f.add("content-length", "100000");
+  REQUIRE(c.headers(1, f, false));
+  REQUIRE(c.send(data_frame(1, pattern(16384), false)));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 404);
+  const std::string body = pattern(100000);
+  for (size_t at = 16384; at < body.size(); at += 16384)
+    REQUIRE(c.send(data_frame(1, body.substr(at, 16384), at + 16384 >= body.size())));
+  c.idle(300ms);
+  if (c.streams[1].reset) CHECK(c.streams[1].reset == H2Error::NoError);
+  expect_alive(c, 3);
 }
 
 TEST_CASE("h2 conformance §8.5: a CONNECT request with :scheme or :path is malformed") {
@@ -1661,6 +1754,31 @@ TEST_CASE("hpack conformance §5.2: a Huffman string containing EOS") {
                                 bytes({0x84, 0xff, 0xff, 0xff, 0xff})}));
 }
 
+TEST_CASE("hpack conformance §5.1: an integer past the decoder's limits") {
+  // An index of about 2^42.
+  expect_compression_error(
+      cat({plain_get_block(), bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})}));
+}
+
+TEST_CASE("hpack conformance §5.2: a string length past the end of the block") {
+  expect_compression_error(cat({plain_get_block(), bytes({0x00}), hpack_int(0x00, 7, 1u << 30)}));
+}
+
+TEST_CASE("hpack conformance §4.4: an entry larger than the table empties it") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  Bytes first = cat({plain_get_block("/id"), bytes({0x40}), hpack_str("x-small"), hpack_str("1"),
+                     bytes({0x40}), hpack_str("x-huge"), hpack_str(std::string(5000, 'h'))});
+  REQUIRE(c.send(headers_raw(1, first, flag::kEndStream | flag::kEndHeaders)));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  // Neither entry is left: index 62 is beyond both tables.
+  REQUIRE(c.send(headers_raw(3, cat({plain_get_block(), hpack_int(0x80, 7, 62)}),
+                             flag::kEndStream | flag::kEndHeaders)));
+  expect_connection_error(c, H2Error::CompressionError);
+}
+
 TEST_CASE("hpack conformance §6.1: an indexed field with index 0") {
   expect_compression_error(cat({plain_get_block(), bytes({0x80})}));
 }
@@ -1721,4 +1839,83 @@ TEST_CASE("h2 conformance: a cluster's backend replaced while a connection is op
   CHECK(c.goaways.empty());
   CHECK(r.origin.requests() == 1);
   CHECK(p.requests() == 1);
+}
+
+TEST_CASE("h2 conformance: a backend retired while a stream is in flight on it") {
+  Conf r;
+  HttpOrigin p("p");
+  H2Client c(r.endpoint());
+  c.handshake();
+  REQUIRE(c.headers(1, h2c_get("/slow/500")));
+  REQUIRE(eventually([&] { return r.origin.in_flight() == 1; }, 3000ms));
+  Diff d;
+  d(config::RemoveBackend{"c", "b0"});
+  d(config::AddBackend{backend("c", "b1", p.address())});
+  r.rig.apply(d);
+  REQUIRE(c.headers(3, h2c_get("/id")));
+  REQUIRE(c.wait_done(3));
+  CHECK(c.streams[3].body == "p");
+  REQUIRE(c.wait_done(1));  // the retired backend finishes what it had
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body == "o");
+  CHECK(c.goaways.empty());
+  CHECK(eventually([&] { return r.origin.active_connections() == 0; }, 3000ms));
+}
+
+TEST_CASE("h2 conformance: the listener removed under a connection drains it (§6.8)") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  REQUIRE(c.headers(1, h2c_get("/slow/500")));
+  REQUIRE(eventually([&] { return r.origin.in_flight() == 1; }, 3000ms));
+  Diff d;
+  d(config::RemoveHttpFrontend{"f-c"});
+  if (over_tls()) d(config::RemoveCertificate{"app"});
+  d(config::RemoveListener{r.rig.listener});
+  r.rig.apply(d);
+  // GOAWAY(2^31-1), a PING (answered by the client), then GOAWAY naming stream 1.
+  REQUIRE(c.wait_for([&] { return c.goaways.size() >= 2; }));
+  CHECK(c.goaways[0].last == kMaxWindow);
+  CHECK(c.goaways[0].code == H2Error::NoError);
+  CHECK(c.goaways[1].last == 1);
+  CHECK(c.goaways[1].code == H2Error::NoError);
+  CHECK(c.wait_closed(5000ms));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body == "o");
+}
+
+// Finished streams' objects are reused by the session: a long mix of outcomes on one
+// connection must leave nothing of one stream in the next.
+TEST_CASE("h2 conformance: 300 streams of mixed outcomes on one connection") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  const h2::FieldList malformed{{":method", "GET"}, {":scheme", "http"}, {":path", ""}};
+  uint32_t id = 1;
+  for (int round = 0; round < 60; ++round) {
+    CAPTURE(round);
+    const size_t n = 1 + size_t(round) * 977;
+    // 1: a GET; 2: an upload; 3: a malformed request; 4: a HEAD; 5: a GET cancelled at once.
+    h2::FieldList head{{":method", "HEAD"},
+                       {":scheme", "http"},
+                       {":authority", "app.test"},
+                       {":path", "/bytes/" + std::to_string(n)}};
+    Bytes b = cat({headers_frame(c.enc, id, h2c_get("/bytes/" + std::to_string(n)), true),
+                   headers_frame(c.enc, id + 2, post("/upload"), false),
+                   body_frames(id + 2, pattern(n)), headers_frame(c.enc, id + 4, malformed, true),
+                   headers_frame(c.enc, id + 6, head, true),
+                   headers_frame(c.enc, id + 8, h2c_get("/bytes/100000"), true),
+                   rst(id + 8, H2Error::Cancel)});
+    REQUIRE(c.send(b));
+    for (uint32_t k = 0; k < 4; ++k) REQUIRE(c.wait_done(id + 2 * k));
+    CHECK(c.streams[id].body == pattern(n));
+    CHECK(c.streams[id + 2].body == upload_answer(n));
+    CHECK(c.streams[id + 4].reset == H2Error::ProtocolError);
+    CHECK(c.streams[id + 6].status == 200);
+    CHECK(c.streams[id + 6].body.empty());
+    CHECK(c.streams[id + 6].field("content-length") == std::to_string(n));
+    id += 10;
+  }
+  expect_alive(c, id);
+  CHECK(r.rig.proxy.stats().h2_flood_trips == 0);
 }
