@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rig.hpp"
@@ -32,6 +34,7 @@ namespace flag = http2::flag;
 constexpr uint8_t kData = 0x0, kHeaders = 0x1, kPriority = 0x2, kRstStream = 0x3, kSettings = 0x4,
                   kPushPromise = 0x5, kPing = 0x6, kGoaway = 0x7, kWindowUpdate = 0x8,
                   kContinuation = 0x9;
+constexpr uint8_t kPriorityUpdate = 0x10;  // RFC 9218 §7.1
 constexpr uint8_t kUnknownType = 0xfa;
 
 constexpr uint16_t setting(SettingId id) { return static_cast<uint16_t>(id); }
@@ -176,6 +179,71 @@ struct Conf {
   H2Endpoint endpoint() const { return {rig.port, client_tls}; }
 };
 
+// What every frame the proxy sent so far must respect, whatever the case:
+//  - §5.1: nothing but WINDOW_UPDATE on a stream after its END_STREAM, nothing after its
+//    RST_STREAM; DATA only after a HEADERS; no stream the client did not open (§8.4: no push);
+//  - §4.3: a header block is a contiguous run of HEADERS/CONTINUATION frames;
+//  - §6.5.2: SETTINGS values in range, SETTINGS_ENABLE_PUSH absent or 0 from a server;
+//  - §6.9: WINDOW_UPDATE increments in [1, 2^31-1];
+//  - §6.8: the last stream id of successive GOAWAYs never increases.
+void check_server_frames(const H2Client& c) {
+  using T = http2::FrameType;
+  std::map<uint32_t, int> state;  // 1 head seen, 2 ended, 3 reset
+  uint32_t block = 0;             // stream of an unfinished header block
+  uint32_t last_goaway = kMaxWindow;
+  for (size_t i = 0; i < c.frames.size(); ++i) {
+    const OutFrame& f = c.frames[i];
+    const uint32_t id = f.h.stream_id;
+    CAPTURE(i);
+    CAPTURE(int(f.h.type));
+    CAPTURE(id);
+    if (block != 0) {
+      CHECK((f.type() == T::Continuation && id == block));
+      if (f.h.has(flag::kEndHeaders)) block = 0;
+      continue;
+    }
+    CHECK(f.type() != T::Continuation);
+    if (id != 0) CHECK(id % 2 == 1);
+    int& st = state[id];
+    switch (f.type()) {
+      case T::Headers:
+      case T::Data:
+        CHECK(st < 2);
+        if (f.type() == T::Data) CHECK(st == 1);
+        st = f.h.has(flag::kEndStream) ? 2 : 1;
+        if (f.type() == T::Headers && !f.h.has(flag::kEndHeaders)) block = id;
+        break;
+      case T::RstStream:
+        CHECK(st < 3);
+        st = 3;
+        break;
+      case T::WindowUpdate: {
+        const uint32_t inc = f.u32(0) & kMaxWindow;
+        CHECK(inc >= 1);
+        if (id != 0) CHECK(st < 3);
+        break;
+      }
+      case T::Settings:
+        if (f.h.has(flag::kAck)) break;
+        for (size_t at = 0; at + 6 <= f.payload.size(); at += 6) {
+          const auto sid = uint16_t(uint16_t(f.payload[at]) << 8 | uint16_t(f.payload[at + 1]));
+          const uint32_t v = f.u32(at + 2);
+          CAPTURE(sid);
+          if (sid == setting(SettingId::EnablePush)) CHECK(v == 0);
+          if (sid == setting(SettingId::InitialWindowSize)) CHECK(v <= kMaxWindow);
+          if (sid == setting(SettingId::MaxFrameSize)) CHECK((v >= 16384 && v <= 16777215));
+        }
+        break;
+      case T::Goaway:
+        CHECK((f.u32(0) & kMaxWindow) <= last_goaway);
+        last_goaway = f.u32(0) & kMaxWindow;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 // A connection error: GOAWAY with `code`, then the proxy closes the connection (§5.4.1).
 void expect_connection_error(H2Client& c, H2Error code) {
   auto g = c.wait_goaway();
@@ -184,6 +252,7 @@ void expect_connection_error(H2Client& c, H2Error code) {
   CHECK(c.wait_closed());
   REQUIRE_FALSE(c.frames.empty());
   CHECK(c.frames.back().type() == http2::FrameType::Goaway);
+  check_server_frames(c);
 }
 
 // The last PING ACK's opaque data, if any.
@@ -210,6 +279,7 @@ void expect_alive(H2Client& c, uint32_t next_id) {
   CHECK(c.streams[next_id].body == pattern(100));
   CHECK_FALSE(c.streams[next_id].reset);
   CHECK(c.goaways.empty());
+  check_server_frames(c);
 }
 
 // A stream error: RST_STREAM with `code` on `id`, no response, the connection goes on
@@ -1475,6 +1545,12 @@ TEST_CASE("h2 conformance §8.3: malformed request pseudo-headers") {
       {{":method", "GET"}, {":scheme", "http"}, {":path", "/id"}, {":foo", "bar"}},
       {{":method", "GET"}, {":scheme", "http"}, {":path", "/id"}, {":status", "200"}},
       {{":method", "GET"}, {":scheme", "http"}, {"x-a", "1"}, {":path", "/id"}},
+      // :protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §4)
+      {{":method", "GET"},
+       {":scheme", "http"},
+       {":authority", "app.test"},
+       {":path", "/id"},
+       {":protocol", "websocket"}},
       // an empty :path
       {{":method", "GET"}, {":scheme", "http"}, {":authority", "app.test"}, {":path", ""}},
       // Host other than :authority
@@ -1684,6 +1760,92 @@ TEST_CASE("h2 conformance §4.3/§6.10: a large request block split over HEADERS
   }
   CHECK(contiguous);
   expect_alive(c, 3);
+}
+
+TEST_CASE("h2 conformance §4.1: a request arriving one byte at a time") {
+  Conf r;
+  H2Client c(r.endpoint(), H2Client::NoPreface{});
+  Bytes all =
+      cat({client_magic(), settings_frame({}), headers_frame(c.enc, 1, post("/upload"), false),
+           data_frame(1, pattern(100), true)});
+  for (std::byte b : all) {
+    REQUIRE(c.send(Bytes{b}));
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body == upload_answer(100));
+  expect_alive(c, 3);
+}
+
+TEST_CASE("h2 conformance §6.5.3: a smaller SETTINGS_MAX_FRAME_SIZE holds from its ACK on") {
+  Conf r;
+  H2Client c(r.endpoint(), {{setting(SettingId::MaxFrameSize), 1u << 20},
+                            {setting(SettingId::InitialWindowSize), kMaxWindow}});
+  c.handshake();
+  REQUIRE(c.send(window_update(0, kMaxWindow - 65535)));
+  REQUIRE(c.headers(1, h2c_get("/bytes/4000000")));
+  REQUIRE(c.wait_for([&] { return c.streams[1].body.size() >= 200000; }, 10000ms));
+  REQUIRE(c.send(settings_frame({{setting(SettingId::MaxFrameSize), 16384}})));
+  REQUIRE(c.wait_done(1, 20000ms));
+  CHECK(c.streams[1].body == pattern(4000000));
+  uint32_t acks = 0;
+  size_t after = 0;  // DATA frames after the ACK of the second SETTINGS
+  for (const auto& f : c.frames) {
+    if (f.type() == http2::FrameType::Settings && f.h.has(flag::kAck)) ++acks;
+    if (acks >= 2 && f.type() == http2::FrameType::Data) {
+      ++after;
+      CHECK(f.h.length <= 16384u);
+    }
+  }
+  CHECK(acks == 2);
+  CHECK(after > 0);
+}
+
+TEST_CASE("h2 conformance §6.5.2: SETTINGS_HEADER_TABLE_SIZE lowered mid-connection") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  for (uint32_t id = 1; id <= 3; id += 2) {
+    REQUIRE(c.headers(id, h2c_get("/cookie/a=b")));
+    REQUIRE(c.wait_done(id));
+  }
+  // From the ACK on, the proxy's blocks must start with a size update to 0 (RFC 7541 §4.2),
+  // or our decoder refuses them.
+  c.decoder_table_size_on_ack(0);
+  REQUIRE(c.send(settings_frame({{setting(SettingId::HeaderTableSize), 0}})));
+  REQUIRE(c.wait_for([&] { return c.settings_acks == 2; }));
+  for (uint32_t id = 5; id <= 9; id += 2) {
+    REQUIRE(c.headers(id, h2c_get("/cookie/a=b")));
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    CHECK(c.streams[id].field("set-cookie") == "a=b; Path=/");
+  }
+}
+
+TEST_CASE("h2 conformance RFC 9218 §7.1: PRIORITY_UPDATE frames") {
+  Conf r;
+  SUBCASE("for an idle stream, then opened: accepted") {
+    H2Client c(r.endpoint());
+    c.handshake();
+    REQUIRE(c.send(raw_frame(kPriorityUpdate, 0, 0, cat({u32be(1), ascii("u=1, i")}))));
+    REQUIRE(c.headers(1, h2c_get("/bytes/100")));
+    REQUIRE(c.wait_done(1));
+    CHECK(c.streams[1].status == 200);
+    expect_alive(c, 3);
+  }
+  SUBCASE("on a stream other than 0: PROTOCOL_ERROR") {
+    H2Client c(r.endpoint());
+    c.handshake();
+    REQUIRE(c.send(raw_frame(kPriorityUpdate, 0, 1, cat({u32be(1), ascii("u=1")}))));
+    expect_connection_error(c, H2Error::ProtocolError);
+  }
+  SUBCASE("naming stream 0: PROTOCOL_ERROR") {
+    H2Client c(r.endpoint());
+    c.handshake();
+    REQUIRE(c.send(raw_frame(kPriorityUpdate, 0, 0, cat({u32be(0), ascii("u=1")}))));
+    expect_connection_error(c, H2Error::ProtocolError);
+  }
 }
 
 // ---- RFC 7541 (HPACK) ----

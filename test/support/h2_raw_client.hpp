@@ -197,6 +197,9 @@ class H2Client {
   /// Our decoder's SETTINGS_HEADER_TABLE_SIZE (what the client advertised): the proxy's next
   /// header block must start with a matching dynamic table size update, or it fails to decode.
   void decoder_table_size(uint32_t size) { dec_.set_max_table_size_setting(size); }
+  /// The same, from the next SETTINGS ACK on (for a SETTINGS_HEADER_TABLE_SIZE sent
+  /// mid-connection: blocks before the ACK may still use the old table).
+  void decoder_table_size_on_ack(uint32_t size) { table_size_on_ack_ = size; }
   /// Answers the last PING received.
   void ack_ping() {
     Bytes b;
@@ -296,6 +299,8 @@ class H2Client {
       case T::Settings:
         if (h.has(flag::kAck)) {
           ++settings_acks;
+          if (table_size_on_ack_) dec_.set_max_table_size_setting(*table_size_on_ack_);
+          table_size_on_ack_.reset();
         } else {
           ++settings_received;
           (void)send(settings_ack());
@@ -368,6 +373,7 @@ class H2Client {
   std::unique_ptr<tls::ClientConnection> tls_;  // over TLS only
   std::string in_;
   std::array<std::byte, 8> last_ping_{};
+  std::optional<uint32_t> table_size_on_ack_;
   h2::hpack::Decoder dec_;
   Bytes block_;
   uint32_t block_stream_ = 0;
