@@ -536,8 +536,27 @@ runtime::Task<H2Stream::Status> H2Stream::wait_submitted(uint64_t deadline_ns) {
   co_return Status::Failed;
 }
 
+// Sends the request again on a new stream to the same backend when the backend did not process
+// it (above a GOAWAY's last stream id, or REFUSED_STREAM: §8.7) and nothing of it is gone for
+// good: no body byte written, no head passed up.
+runtime::Task<bool> H2Stream::replay() {
+  if (!failed_ || !retryable_ || body_sent_ || got_head_ || replays_ >= kMaxReplays || !backend_)
+    co_return false;
+  ++replays_;
+  ++w_.stats.stale_retries;
+  BackendPtr b = backend_;
+  detach();
+  reset_response();
+  const uint64_t deadline = w_.worker.now() + uint64_t{connect_timeout_ms_} * kMs;
+  co_return co_await join(std::move(b), deadline) == Status::Ok;
+}
+
 runtime::Task<H2Stream::Status> H2Stream::write(std::span<const std::byte> data, bool end,
                                                 uint64_t deadline_ns) {
+  if (failed_) {
+    const bool replayed = co_await replay();
+    if (!replayed) co_return Status::Failed;
+  }
   if (!conn_ || id_ == 0 || failed_) co_return Status::Failed;
   body_sent_ = true;
   http2::Connection& e = conn_->engine();
@@ -573,17 +592,8 @@ runtime::Task<H2Stream::Status> H2Stream::read_head(uint64_t deadline_ns) {
       co_return Status::Ok;
     }
     if (failed_) {
-      // Not processed by the backend (§8.7): the same request on another connection.
-      if (!retryable_ || body_sent_ || got_head_ || replays_ >= kMaxReplays || !backend_)
-        co_return Status::Failed;
-      ++replays_;
-      ++w_.stats.stale_retries;
-      BackendPtr b = backend_;
-      detach();
-      reset_response();
-      const Status st =
-          co_await join(std::move(b), w_.worker.now() + uint64_t{connect_timeout_ms_} * kMs);
-      if (st != Status::Ok) co_return st == Status::Timeout ? Status::Timeout : Status::Failed;
+      const bool replayed = co_await replay();
+      if (!replayed) co_return Status::Failed;
       continue;
     }
     if (closed_ || !conn_) co_return Status::Failed;

@@ -94,7 +94,9 @@ class H2Stream {
   size_t backend_index() const noexcept { return index_; }
 
   /// Queues request body bytes (copied), `end`: the last ones. Returns once the stream's queued
-  /// bytes are below a bound (the backend's windows let them out), or Timeout/Failed.
+  /// bytes are below a bound (the backend's windows let them out), or Timeout/Failed. A stream
+  /// the backend did not process is first sent again (as in read_head) if this is its first
+  /// body byte.
   runtime::Task<Status> write(std::span<const std::byte> data, bool end, uint64_t deadline_ns);
   /// Ends the request body with trailers.
   Status write_trailers(const http2::FieldList& trailers);
@@ -128,6 +130,7 @@ class H2Stream {
   };
   runtime::Task<Status> join(BackendPtr b, uint64_t deadline_ns);
   runtime::Task<Status> wait_submitted(uint64_t deadline_ns);
+  runtime::Task<bool> replay();
   void reset_response() noexcept;
   void detach();
 
