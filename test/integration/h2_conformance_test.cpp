@@ -8,6 +8,7 @@
 // with the openssl CLI).
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
