@@ -189,6 +189,11 @@ Result<buffer::Slice, Errno> TcpStream::RecvUntilAwaiter::await_resume() {
   return buffer::Slice{};
 }
 
+void TcpStream::prime_reads() noexcept {
+  detail::RecvState* st = recv_;
+  if (st && !st->armed && !st->linked() && !st->readable() && !st->closing) st->arm();
+}
+
 Address TcpStream::peer_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

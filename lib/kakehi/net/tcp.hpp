@@ -63,7 +63,7 @@ struct RecvState : runtime::Completion, runtime::BufferWaiter {
   bool orphan = false;      // the stream is gone: free on the last CQE
   bool priority = false;    // never starved by the shared pool (see TcpStream::set_priority_reads)
   bool single = false;      // the recv in flight is a one-shot one into `own`
-  bool one_buffer = false;  // one-shot recvs from the ring (see set_one_buffer_reads)
+  bool one_buffer = false;  // recvs take one ring buffer each (see set_one_buffer_reads)
   bool eof = false;
   buffer::Slice own;  // a reserve buffer the one-shot recv fills
   Errno error = 0;
@@ -125,14 +125,18 @@ class TcpStream {
   void set_priority_reads() noexcept {
     if (recv_) recv_->priority = true;
   }
-  /// Each read takes one buffer from the ring and none is taken before the reader asks: the
-  /// pool holds at most one unread buffer for this connection, whatever the peer sends (a
-  /// multishot recv takes what the socket has, up to the kernel's per-wakeup retries, before a
-  /// back-pressure cancel lands). For backend connections whose reader may pause for long (an
-  /// HTTP/2 stream waiting for its client's window).
+  /// Each read takes one buffer from the ring, and none is taken before the reader asks (or
+  /// prime_reads()): the pool holds at most one unread buffer for this connection whatever the
+  /// peer sends; the rest waits in the socket buffer and TCP flow control slows the peer. (A
+  /// multishot recv takes what the socket has, up to the kernel's retries per wakeup, before a
+  /// back-pressure cancel lands.) For a reader that may pause for long: an HTTP/2 stream waiting
+  /// for its client's window.
   void set_one_buffer_reads() noexcept {
     if (recv_) recv_->one_buffer = true;
   }
+  /// Starts the next read now if none is in flight (e.g. with a request write, so the answer is
+  /// taken as soon as it arrives, in the same submission).
+  void prime_reads() noexcept;
   /// Waits for received bytes (see RecvAwaiter::await_resume).
   RecvAwaiter recv() noexcept { return RecvAwaiter{recv_}; }
 

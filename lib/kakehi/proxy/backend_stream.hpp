@@ -83,12 +83,18 @@ class BackendStream {
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
   int fd() const noexcept { return tls_ ? tls_->fd() : tcp_.fd(); }
-  /// See net::TcpStream::set_one_buffer_reads.
+  /// See net::TcpStream::set_one_buffer_reads and prime_reads.
   void set_one_buffer_reads() noexcept {
     if (tls_)
       tls_->set_one_buffer_reads();
     else
       tcp_.set_one_buffer_reads();
+  }
+  void prime_reads() noexcept {
+    if (tls_)
+      tls_->prime_reads();
+    else
+      tcp_.prime_reads();
   }
   bool is_open() const noexcept { return tls_ ? tls_->is_open() : tcp_.is_open(); }
   bool has_pending_input() const noexcept {

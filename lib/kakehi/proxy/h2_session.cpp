@@ -562,6 +562,13 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     FrontStream& s;
     bool reusable = false;
     ~Release() {
+      if (s.gone && lease.stream.is_open()) {
+        // Abortive close: the backend sees a reset at once. (A plain close can leave it
+        // blocked: after the shutdown in drop() the socket sends no window update, so a
+        // backend stopped by a zero window never writes the byte that would draw the reset.)
+        const linger abort{1, 0};
+        ::setsockopt(lease.stream.fd(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      }
       s.backend_fd = -1;
       w.release(lease, reusable && !s.gone);
     }
@@ -577,9 +584,6 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     lease->reused = false;
   }
   s.backend_fd = lease->stream.fd();
-  // This stream may pause reading for as long as its client keeps its window shut: what waits
-  // must stay in the kernel's socket buffer, not in the worker's shared pool.
-  lease->stream.set_one_buffer_reads();
 
   http1::ForwardingOptions fwd;
   fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
@@ -599,6 +603,10 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
   auto send_head = [&]() -> runtime::Task<bool> {
     buffer::BufferChain c;
     c.append(*head);
+    // This stream may stop reading for as long as its client keeps its window shut: what
+    // waits must stay in the kernel's socket buffer, not in the worker's shared pool.
+    lease->stream.set_one_buffer_reads();
+    lease->stream.prime_reads();  // submitted with the write: the answer is taken on arrival
     WriteWatchdog wd(w_.worker, lease->stream.fd(), backend_ns);
     co_return static_cast<bool>(co_await lease->stream.write_all(c));
   };
@@ -609,7 +617,6 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
     if (!fresh || s.gone) co_return false;
     lease->stream = std::move(*fresh);
-    lease->stream.set_one_buffer_reads();
     lease->reused = false;
     s.backend_fd = lease->stream.fd();
     co_return co_await send_head();

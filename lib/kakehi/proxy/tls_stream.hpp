@@ -44,6 +44,7 @@ class BasicTlsStream {
   const Engine& connection() const noexcept { return *conn_; }
   void set_priority_reads() noexcept { tcp_.set_priority_reads(); }
   void set_one_buffer_reads() noexcept { tcp_.set_one_buffer_reads(); }
+  void prime_reads() noexcept { tcp_.prime_reads(); }
 
   /// Runs the handshake (a client engine sends its hello first) until it completes (true) or fails,
   /// times out or the peer goes (false; an alert, if any, has been sent). `deadline_ns` is on the
