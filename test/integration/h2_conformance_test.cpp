@@ -1641,6 +1641,40 @@ TEST_CASE("h2 conformance §8.1.1: 204, 304 and HEAD responses carry no content"
   expect_alive(c, 7);
 }
 
+// BUG: the session drops a backend's 101 like an interim 1xx (h2_session.cpp, the
+// `res.status < 200` branch of the response loop) and goes on waiting for a final response on a
+// connection that has switched protocols: the client gets 504 after backend_response_ms (30 s).
+// No upgrade can have been asked for an HTTP/2 request (RFC 9113 §8.6; RFC 9110 §15.2.2: a
+// server must not switch unasked), so the 101 should end the stream at once with 502 and the
+// backend connection be closed.
+TEST_CASE("h2 conformance §8.6: a backend's 101 is never sent to an HTTP/2 client" *
+          doctest::skip()) {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  REQUIRE(c.headers(1, h2c_get("/status/101")));
+  REQUIRE(c.wait_done(1, 3000ms));
+  CHECK(c.streams[1].informational.empty());
+  CHECK(c.streams[1].status == 502);
+  expect_alive(c, 3);
+}
+
+TEST_CASE("h2 conformance §8.1: an interim 100 before the final response (expect)") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  h2::FieldList f = post("/upload", "10");
+  f.add("expect", "100-continue");
+  REQUIRE(c.headers(1, f, false));
+  REQUIRE(c.wait_for([&] { return !c.streams[1].informational.empty(); }, 3000ms));
+  CHECK(c.streams[1].informational == std::vector<int>{100});
+  REQUIRE(c.send(data_frame(1, pattern(10), true)));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body == upload_answer(10));
+  expect_alive(c, 3);
+}
+
 TEST_CASE("h2 conformance §8.2.3: cookie crumbs reach the backend as one Cookie field") {
   Conf r;
   H2Client c(r.endpoint());

@@ -77,7 +77,8 @@ struct Goaway {
 
 /// What one stream received.
 struct Received {
-  int status = 0;                                         ///< final status (1xx ignored)
+  int status = 0;                                         ///< final status
+  std::vector<int> informational;                         ///< 1xx statuses, in order
   std::vector<std::pair<std::string, std::string>> head;  ///< fields of the final head
   std::string body;
   std::vector<size_t> data_frames;  ///< DATA payload length of each frame, in order
@@ -336,6 +337,8 @@ class H2Client {
     if (status >= 200) {
       s.status = status;
       s.head = std::move(fields);
+    } else if (status > 0) {
+      s.informational.push_back(status);
     }
     if (block_end_stream_) end(s);
   }
