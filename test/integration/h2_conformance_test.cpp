@@ -1675,6 +1675,33 @@ TEST_CASE("h2 conformance §8.1: an interim 100 before the final response (expec
   expect_alive(c, 3);
 }
 
+TEST_CASE("h2 conformance §8.1: bodiless exchanges the HTTP/1.1 side frames differently") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  // HEAD of a chunked resource: a head only, whatever framing the backend announces.
+  h2::FieldList head{{":method", "HEAD"},
+                     {":scheme", "http"},
+                     {":authority", "app.test"},
+                     {":path", "/chunked/1000"}};
+  REQUIRE(c.headers(1, head));
+  // A POST ended by its HEADERS: an empty body for the backend.
+  REQUIRE(c.headers(3, post("/upload"), true));
+  // A backend that closes without answering: 502, the connection goes on.
+  REQUIRE(c.headers(5, h2c_get("/close")));
+  for (uint32_t id : {1u, 3u, 5u}) {
+    CAPTURE(id);
+    REQUIRE(c.wait_done(id, 5000ms));
+    CHECK_FALSE(c.streams[id].reset);
+  }
+  CHECK(c.streams[1].status == 200);
+  CHECK(c.streams[1].body.empty());
+  CHECK(c.streams[3].status == 200);
+  CHECK(c.streams[3].body == upload_answer(0));
+  CHECK(c.streams[5].status == 502);
+  expect_alive(c, 7);
+}
+
 TEST_CASE("h2 conformance §8.2.3: cookie crumbs reach the backend as one Cookie field") {
   Conf r;
   H2Client c(r.endpoint());
