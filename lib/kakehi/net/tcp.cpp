@@ -13,6 +13,9 @@ RecvState::RecvState(Worker* w, int f) : Completion{&on_cqe}, worker(w), fd(f) {
   on_buffers = &on_buffers_back;
 }
 
+// Unread buffers a one-buffer-reads connection may hold (see set_one_buffer_reads).
+constexpr size_t kReadAhead = 4;
+
 void RecvState::arm() {
   io_uring_sqe* s = worker->ring().sqe(this);
   if (one_buffer)
@@ -91,6 +94,11 @@ void RecvState::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
     // A reader waiting with nothing to read must keep a recv in flight (e.g. a stale
     // back-pressure cancel that hit a recv re-armed since).
     if (st->waiter && !st->readable() && !st->armed && !st->linked() && !st->closing) st->arm();
+    // One-buffer reads keep one recv ahead while the reader is close behind (a full buffer
+    // says more is coming): at most kReadAhead unread buffers, and no stall between them.
+    if (st->one_buffer && res > 0 && !st->armed && st->queue.size() < kReadAhead && !st->closing &&
+        static_cast<uint32_t>(res) == st->worker->pool().buffer_size())
+      st->arm();
   } else if (st->queue.size() >= st->worker->options().max_queued_recv && !st->pausing) {
     // The reader is behind: stop taking buffers for this connection until it catches up.
     st->pausing = true;

@@ -125,12 +125,12 @@ class TcpStream {
   void set_priority_reads() noexcept {
     if (recv_) recv_->priority = true;
   }
-  /// Each read takes one buffer from the ring, and none is taken before the reader asks (or
-  /// prime_reads()): the pool holds at most one unread buffer for this connection whatever the
-  /// peer sends; the rest waits in the socket buffer and TCP flow control slows the peer. (A
-  /// multishot recv takes what the socket has, up to the kernel's retries per wakeup, before a
-  /// back-pressure cancel lands.) For a reader that may pause for long: an HTTP/2 stream waiting
-  /// for its client's window.
+  /// Each read takes one buffer from the ring, and only while the reader keeps up (it asked,
+  /// prime_reads(), or fewer than four are unread after a full one): the pool holds at most
+  /// four unread buffers for this connection whatever the peer sends; the rest waits in the socket
+  /// buffer and TCP flow control slows the peer. (A multishot recv takes what the socket has, up to
+  /// the kernel's retries per wakeup, before a back-pressure cancel lands.) For a reader that may
+  /// pause for long: an HTTP/2 stream waiting for its client's window.
   void set_one_buffer_reads() noexcept {
     if (recv_) recv_->one_buffer = true;
   }
