@@ -98,6 +98,14 @@ class Nginx {
     start(port_);
   }
   std::string error_log() const { return slurp(dir_ + "/error.log"); }
+  /// nginx's "Active connections" (the h2c request asking counts itself), -1 on failure.
+  int active_connections() const {
+    auto r = curl({"--http2-prior-knowledge", "http://" + address() + "/nginx_status"});
+    const std::string key = "Active connections: ";
+    size_t at = r.body.find(key);
+    return r.status == 200 && at != std::string::npos ? std::atoi(r.body.c_str() + at + key.size())
+                                                      : -1;
+  }
 
  private:
   void start(uint16_t port) {
@@ -120,6 +128,7 @@ class Nginx {
     if (opts_.tls)
       conf << "    ssl_certificate " << certs().at("leaf.pem") << ";\n    ssl_certificate_key "
            << certs().at("leaf.key") << ";\n";
+    conf << "    location = /nginx_status {\n      stub_status;\n    }\n";
     conf << "    location / {\n      proxy_pass http://" << origin_ << ";\n"
          << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
          << "      add_header X-H2-Conn $connection always;\n    }\n  }\n}\n";
@@ -430,4 +439,19 @@ TEST_CASE("h2 backend: an idle connection is closed after backend_idle_timeout_m
   CHECK(second[0].status == 200);
   CHECK(second[0].conn != first[0].conn);
   CHECK(h.rig.proxy.stats().backend_connects == 2);
+}
+
+TEST_CASE("h2 backend: connections to a backend removed from the configuration are closed") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  auto all = get_concurrently(h.rig.port, "/id", 4, 3);
+  CHECK(count_ok(all) == 12);
+  CHECK(nginx.active_connections() == 2);  // the proxy's and this query's
+  Diff d;
+  d(config::RemoveBackend{"c", "b0"});
+  h.rig.apply(d);
+  CHECK(eventually([&] { return nginx.active_connections() == 1; }, 5s));
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
 }
