@@ -1161,6 +1161,20 @@ TEST_CASE("h2 conformance §6.8: GOAWAY on a stream is a PROTOCOL_ERROR") {
   expect_connection_error(c, H2Error::ProtocolError);
 }
 
+TEST_CASE("h2 conformance §6.8: the client's GOAWAY with nothing in flight closes the connection") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  REQUIRE(c.headers(1, h2c_get("/bytes/10")));
+  REQUIRE(c.wait_done(1));
+  Bytes g;
+  http2::encode_goaway(g, 0, H2Error::NoError, ascii("bye"));
+  REQUIRE(c.send(g));
+  // Within h2spec's default timeout.
+  CHECK(c.wait_closed(2000ms));
+  check_server_frames(c);
+}
+
 TEST_CASE("h2 conformance §6.8: after the client's GOAWAY its open streams are still answered") {
   Conf r;
   H2Client c(r.endpoint());
@@ -2016,13 +2030,15 @@ TEST_CASE("hpack conformance: every field representation, Huffman strings, table
   Conf r;
   H2Client c(r.endpoint());
   c.handshake();
-  // Huffman "a" = 0x1f, "aaa" = 0x18c7; new-name literals of each kind; an indexed reference to the
-  // entry the first block adds; a 4050-byte entry that evicts the others in the second block.
+  // Huffman "a" = 0x1f, "aaa" = 0x18c7; new-name literals of each kind; a static entry with an
+  // empty value; an indexed reference to the entry the first block adds; a 4050-byte entry that
+  // evicts the others in the second block.
   Bytes first = cat({bytes({0x82, 0x86}), lit_indexed_name(4, "/id"), bytes({0x41}),
                      hpack_str("app.test"),                              // :authority, indexed
                      bytes({0x40}), hpack_str("x-inc"), hpack_str("1"),  // new name, indexed
                      bytes({0x10}), hpack_str("x-never"), hpack_str("2"),
-                     bytes({0x00, 0x82, 0x18, 0xc7, 0x81, 0x1f})});  // "aaa": "a"
+                     bytes({0x00, 0x82, 0x18, 0xc7, 0x81, 0x1f}),  // "aaa": "a"
+                     bytes({0xba})});  // static entry 58, user-agent with an empty value
   REQUIRE(c.send(headers_raw(1, first, flag::kEndStream | flag::kEndHeaders)));
   REQUIRE(c.wait_done(1));
   CHECK(c.streams[1].status == 200);
