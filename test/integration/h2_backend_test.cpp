@@ -455,3 +455,18 @@ TEST_CASE("h2 backend: connections to a backend removed from the configuration a
   CHECK(eventually([&] { return nginx.active_connections() == 1; }, 5s));
   CHECK(curl_get(h.rig.port, "/id", "app.test").status == 503);
 }
+
+TEST_CASE("h2 backend: under load (wrk, 64 connections) every response is a 2xx") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin, {.keepalive_requests = 500});  // GOAWAYs under load too
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  auto r = wrk(h.url("/id"), 2, 64, 3, {"-H", "Host: app.test"});
+  REQUIRE(r.parsed);
+  MESSAGE("requests: " << r.requests << ", replayed: " << h.rig.proxy.stats().stale_retries
+                       << ", backend connections: " << h.rig.proxy.stats().backend_connects);
+  CHECK(r.requests > 1000);
+  CHECK(r.non_2xx_3xx == 0);
+  CHECK(r.socket_errors == 0);
+  CHECK(curl_get(h.rig.port, "/id", "app.test").status == 200);
+}
