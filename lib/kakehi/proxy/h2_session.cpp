@@ -28,6 +28,7 @@
 #include "kakehi/http1/serializer.hpp"
 #include "kakehi/http2/connection.hpp"
 #include "kakehi/proxy/h1_io.hpp"
+#include "kakehi/proxy/h2_upstream.hpp"
 #include "kakehi/proxy/internal.hpp"
 
 namespace kakehi::proxy::detail {
@@ -41,49 +42,6 @@ constexpr uint64_t kReaderTick = 1000 * kMs;
 constexpr size_t kWriteBatch = 64 * 1024;
 // Finished stream objects a session keeps for reuse.
 constexpr size_t kSpareStreams = 64;
-
-// A wake-up for one waiting coroutine. notify() with nobody waiting is remembered: the next
-// wait returns at once. Waits may have a deadline (false: it passed first).
-class Signal {
- public:
-  struct Wait : runtime::TimerEntry {
-    Signal* sig;
-    uint64_t deadline;
-    std::coroutine_handle<> waiter;
-    bool timed_out = false;
-    Wait(Signal* s, uint64_t d) : runtime::TimerEntry(&fire), sig(s), deadline(d) {}
-    static void fire(runtime::TimerEntry* t) {
-      auto* w = static_cast<Wait*>(t);
-      w->timed_out = true;
-      w->sig->waiting_ = nullptr;
-      w->waiter.resume();
-    }
-    bool await_ready() const noexcept { return sig->set_; }
-    void await_suspend(std::coroutine_handle<> h) {
-      waiter = h;
-      sig->waiting_ = this;
-      if (deadline != UINT64_MAX) runtime::Worker::current()->timers().arm(*this, deadline);
-    }
-    bool await_resume() noexcept {
-      sig->set_ = false;
-      return !timed_out;
-    }
-  };
-  Wait wait_until(uint64_t deadline_ns) { return Wait(this, deadline_ns); }
-  void notify() {
-    if (Wait* w = waiting_) {
-      waiting_ = nullptr;
-      runtime::TimerWheel::cancel(*w);
-      runtime::Worker::current()->post(w->waiter);
-    } else {
-      set_ = true;
-    }
-  }
-
- private:
-  Wait* waiting_ = nullptr;
-  bool set_ = false;
-};
 
 // One request stream, owned by its coroutine; the session maps its id to it while the engine
 // may still report events for it.
@@ -103,8 +61,9 @@ struct FrontStream {
   bool ended = false;                        // END_STREAM is queued on our side
   ViewPtr view;                              // the configuration this request is routed on
   const ClusterSnapshot* cluster = nullptr;  // the routed cluster (its answer templates)
-  int backend_fd = -1;  // while a backend connection is in use (shut down to cancel)
-  Signal signal;        // body arrived, output drained, or gone
+  int backend_fd = -1;           // while a backend connection is in use (shut down to cancel)
+  H2Stream* upstream = nullptr;  // while an HTTP/2 backend stream is in use (cancelled with it)
+  Signal signal;                 // body arrived, output drained, or gone
   std::optional<http1::ResponseParser> rparser;  // the backend's response
 
   /// Ready for a new stream; keeps the capacity of its lists, arena and parser (a session
@@ -122,9 +81,21 @@ struct FrontStream {
     view.reset();
     cluster = nullptr;
     backend_fd = -1;
-    signal = Signal{};
+    upstream = nullptr;
+    // `signal` may hold a notify from the last stream: every wait re-checks its condition.
   }
 };
+
+// The sticky-session cookie naming the backend that answered, unless the request named it.
+void add_sticky_cookie(http::Response& res, const ClusterSnapshot& cluster, size_t index,
+                       std::string_view sticky) {
+  if (!cluster.cluster.sticky_session) return;
+  const config::Backend& b = cluster.backends[index];
+  const std::string_view id = b.sticky_id ? std::string_view(*b.sticky_id) : b.id;
+  if (sticky != id)
+    res.fields.add("Set-Cookie",
+                   res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
+}
 
 http2::ConnectionConfig engine_config(const config::Listener& l) {
   const config::Http2Settings& h = l.http2;
@@ -187,7 +158,11 @@ class H2Session final : public http2::EventSink,
   static runtime::Task<void> write_loop(Ptr self);
   static runtime::Task<void> stream_task(Ptr self, std::unique_ptr<FrontStream> s);
   runtime::Task<void> serve(FrontStream& s);
-  runtime::Task<void> forward(FrontStream& s, ClusterRuntime& cluster, std::string_view sticky);
+  runtime::Task<void> forward(FrontStream& s, ClusterRuntime& cluster, std::string_view sticky,
+                              const http1::ForwardingOptions& fwd);
+  runtime::Task<void> forward_h2(FrontStream& s, ClusterRuntime& cluster, std::string_view sticky,
+                                 const http1::ForwardingOptions& fwd);
+  runtime::Task<bool> wait_body(FrontStream& s);
   runtime::Task<bool> send_request_body(FrontStream& s, BackendStream& backend,
                                         http::Framing framing);
   void answer(FrontStream& s, uint16_t status, std::string_view location = {});
@@ -197,6 +172,7 @@ class H2Session final : public http2::EventSink,
   bool submit_head(FrontStream& s, http::Response& res, bool end);
   void finish_stream(FrontStream& s);
   void drop(FrontStream& s);
+  void abandon(FrontStream& s);
   void start_shutdown();
   void wake_writer() { writer_wake_.notify(); }
   void task_done() {
@@ -281,14 +257,12 @@ runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
   // Cancel what is left, let the writer send what is queued (a GOAWAY), then close.
   closing_ = true;
   for (auto& [id, s] : streams_) {
-    s->gone = true;
     s->mapped = false;
-    if (s->backend_fd >= 0) ::shutdown(s->backend_fd, SHUT_RDWR);
-    s->signal.notify();
+    abandon(*s);
   }
   streams_.clear();
   wake_writer();
-  while (tasks_ > 0) co_await tasks_done_.wait_until(UINT64_MAX);
+  while (tasks_ > 0) co_await tasks_done_.wait(UINT64_MAX);
   link_.unlink();  // before the socket closes: a drain must never touch a reused fd number
   co_await client_.close();
 }
@@ -331,7 +305,7 @@ runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
         ::shutdown(s.client_.fd(), SHUT_RD);
         break;
       }
-      co_await s.writer_wake_.wait_until(UINT64_MAX);
+      co_await s.writer_wake_.wait(UINT64_MAX);
       continue;
     }
     WriteWatchdog wd(s.w_.worker, s.client_.fd(), uint64_t{s.cfg_->timeouts.front_idle_ms} * kMs);
@@ -455,12 +429,21 @@ void H2Session<Client>::on_connection_error(const http2::FrameError& err) {
 // The stream is over for the engine (reset): its coroutine stops what it does.
 template <class Client>
 void H2Session<Client>::drop(FrontStream& s) {
-  s.gone = true;
   if (s.mapped) {
     s.mapped = false;
     streams_.erase(s.id);
   }
-  if (s.backend_fd >= 0) ::shutdown(s.backend_fd, SHUT_RDWR);  // its I/O fails at once
+  abandon(s);
+}
+
+// Stops the stream's exchange where it is: its backend I/O fails at once (the connection is
+// then closed abortively, see forward) or its backend stream is cancelled, and its coroutine
+// wakes up.
+template <class Client>
+void H2Session<Client>::abandon(FrontStream& s) {
+  s.gone = true;
+  if (s.backend_fd >= 0) ::shutdown(s.backend_fd, SHUT_RDWR);
+  if (s.upstream) s.upstream->cancel();
   s.signal.notify();
 }
 
@@ -530,15 +513,6 @@ runtime::Task<void> H2Session<Client>::serve(FrontStream& s) {
   }
   std::string_view sticky;
   if (cluster->snap->cluster.sticky_session) sticky = cookie_value(req.fields, kStickyCookie);
-  co_await forward(s, *cluster, sticky);
-}
-
-template <class Client>
-runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& cluster,
-                                               std::string_view sticky) {
-  const ClusterSnapshot& csnap = *cluster.snap;
-  const config::Timeouts& to = cfg_->timeouts;
-  http::Request& req = s.req;
   // 100-continue is answered here (the body then comes as the windows allow).
   if (const http::Field* e = req.fields.find("expect");
       e && http::iequals(e->value, "100-continue")) {
@@ -547,6 +521,23 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
       (void)conn_.submit_response(s.id, http2::FieldList{{":status", "100"}}, false);
     wake_writer();
   }
+  http1::ForwardingOptions fwd;
+  fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
+      fwd.forwarded = w_.opts.forwarding_headers;
+  fwd.via = w_.opts.via;
+  if (cluster->snap->cluster.backend_protocol == config::BackendProtocol::Http2)
+    co_await forward_h2(s, *cluster, sticky, fwd);
+  else
+    co_await forward(s, *cluster, sticky, fwd);
+}
+
+template <class Client>
+runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& cluster,
+                                               std::string_view sticky,
+                                               const http1::ForwardingOptions& fwd) {
+  const ClusterSnapshot& csnap = *cluster.snap;
+  const config::Timeouts& to = cfg_->timeouts;
+  http::Request& req = s.req;
   auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
   if (s.gone) {
     if (lease) w_.release(*lease, false);
@@ -585,10 +576,6 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
   }
   s.backend_fd = lease->stream.fd();
 
-  http1::ForwardingOptions fwd;
-  fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
-      fwd.forwarded = w_.opts.forwarding_headers;
-  fwd.via = w_.opts.via;
   http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
   const std::string_view request_id = http1::edit_request(req, peer, fwd);
   const http::Framing out = http1::outgoing_framing(req.framing, 11);
@@ -621,11 +608,17 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     s.backend_fd = lease->stream.fd();
     co_return co_await send_head();
   };
-  if (!co_await send_head() && (!lease->reused || s.gone || !co_await resend())) {
+  // (No co_await inside a compound condition: GCC 12 miscompiles some of them.)
+  bool sent = co_await send_head();
+  if (!sent && lease->reused && !s.gone) sent = co_await resend();
+  if (!sent) {
     if (!s.gone) answer(s, 502);
     co_return;
   }
-  if (!bodiless && !co_await send_request_body(s, lease->stream, out)) co_return;
+  if (!bodiless) {
+    const bool body_sent = co_await send_request_body(s, lease->stream, out);
+    if (!body_sent) co_return;
+  }
 
   // The response.
   if (!s.rparser) s.rparser.emplace();
@@ -644,7 +637,9 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     }
     const bool stale = (r == Read::Eof || r == Read::Error) && bin.view().empty() &&
                        lease->reused && !retried && bodiless;
-    if (!stale || !co_await resend()) {
+    bool again = false;
+    if (stale) again = co_await resend();
+    if (!again) {
       if (!s.gone) answer(s, 502);
       co_return;
     }
@@ -691,13 +686,7 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
       } else {
         final_head = true;
         http1::edit_response(res, fwd, request_id);
-        if (csnap.cluster.sticky_session) {
-          const config::Backend& b = csnap.backends[lease->index];
-          const std::string_view id = b.sticky_id ? std::string_view(*b.sticky_id) : b.id;
-          if (sticky != id)
-            res.fields.add("Set-Cookie",
-                           res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
-        }
+        add_sticky_cookie(res, csnap, lease->index, sticky);
         count_response(res.status);
         head_pending = true;
       }
@@ -737,19 +726,7 @@ runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, Backend
   buffer::BufferChain chain;
   const uint64_t backend_ns = uint64_t{cfg_->timeouts.backend_response_ms} * kMs;
   for (;;) {
-    while (s.body.empty() && !s.body_done) {
-      if (s.gone) co_return false;
-      if (!co_await s.signal.wait_until(now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs) &&
-          s.body.empty() && !s.body_done) {
-        answer(s, 408);
-        co_return false;
-      }
-    }
-    if (s.gone) co_return false;
-    if (cfg_->limits.max_body_bytes != 0 && s.body_received > cfg_->limits.max_body_bytes) {
-      answer(s, 413);  // the backend saw the head: its connection is not reused
-      co_return false;
-    }
+    if (!co_await wait_body(s)) co_return false;
     size_t taken = 0;
     for (const buffer::Slice& piece : s.body.slices()) {
       taken += piece.size();
@@ -782,6 +759,130 @@ runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, Backend
   }
 }
 
+// Waits for request body bytes (or its end); false, with the answer given (408, 413), when the
+// client is too slow, sends too much, or the stream is gone.
+template <class Client>
+runtime::Task<bool> H2Session<Client>::wait_body(FrontStream& s) {
+  while (s.body.empty() && !s.body_done) {
+    if (s.gone) co_return false;
+    const bool woke = co_await s.signal.wait(now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs);
+    if (!woke && s.body.empty() && !s.body_done) {
+      answer(s, 408);
+      co_return false;
+    }
+  }
+  if (s.gone) co_return false;
+  if (cfg_->limits.max_body_bytes != 0 && s.body_received > cfg_->limits.max_body_bytes) {
+    answer(s, 413);  // the backend saw the head: its connection or stream is not reused
+    co_return false;
+  }
+  co_return true;
+}
+
+// The exchange with an HTTP/2 backend (backend_protocol = http2): the request's fields go as
+// they are (edited like for HTTP/1.1), DATA is relayed both ways with each side's credit
+// returned only once the other side took the bytes.
+template <class Client>
+runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime& cluster,
+                                                  std::string_view sticky,
+                                                  const http1::ForwardingOptions& fwd) {
+  const config::Timeouts& to = cfg_->timeouts;
+  const uint64_t wait_ns = uint64_t{to.backend_response_ms} * kMs;
+  http::Request& req = s.req;
+  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  const std::string_view request_id = http1::edit_request(req, peer, fwd);
+  scratch_.clear();
+  http::to_h2_fields(req, req.storage, scratch_);
+  http2::FieldList head;
+  for (const http::Field& f : scratch_) head.add(f.name, f.value);
+
+  H2Stream up(w_);
+  struct Attach {  // lets a client reset cancel the backend stream
+    FrontStream& s;
+    Attach(FrontStream& fs, H2Stream& u) : s(fs) { s.upstream = &u; }
+    ~Attach() { s.upstream = nullptr; }
+  } attach{s, up};
+  const bool bodiless = s.body_done && s.body.empty();
+  auto st = co_await up.open(cluster, sticky, std::move(head), bodiless, to.connect_ms);
+  if (s.gone) co_return;
+  if (st != H2Stream::Status::Ok) {
+    answer(s, st == H2Stream::Status::Unavailable ? 503
+              : st == H2Stream::Status::Timeout   ? 504
+                                                  : 502);
+    co_return;
+  }
+  auto failed = [&](H2Stream::Status status) {
+    if (!s.gone) answer(s, status == H2Stream::Status::Timeout ? 504 : 502);
+  };
+
+  // The request body: the client's credit returns as the backend stream takes the bytes.
+  while (!bodiless) {
+    if (!co_await wait_body(s)) co_return;
+    buffer::BufferChain pending;
+    std::swap(pending, s.body);  // on_data may append while a write waits
+    size_t taken = 0;
+    for (const buffer::Slice& piece : pending.slices()) {
+      st = co_await up.write(piece.bytes(), false, now() + wait_ns);
+      if (s.gone) co_return;
+      if (st != H2Stream::Status::Ok) co_return failed(st);
+      taken += piece.size();
+    }
+    conn_.consume(s.id, taken);
+    wake_writer();
+    if (!s.body_done || !s.body.empty()) continue;
+    st = s.trailers.empty() ? co_await up.write({}, true, now() + wait_ns)
+                            : up.write_trailers(s.trailers);
+    if (s.gone) co_return;
+    if (st != H2Stream::Status::Ok) co_return failed(st);
+    break;
+  }
+
+  // The response head (interim ones other than 100 are relayed).
+  http::Response res;
+  for (;;) {
+    st = co_await up.read_head(now() + wait_ns);
+    if (s.gone) co_return;
+    if (st != H2Stream::Status::Ok) co_return failed(st);
+    scratch_.clear();
+    for (size_t i = 0; i < up.head().size(); ++i)
+      scratch_.push_back({up.head()[i].name, up.head()[i].value});
+    res.clear();
+    if (!http::from_h2_fields(scratch_, up.head_ends_stream(), res)) co_return failed(st);
+    if (up.head_kind() == http2::HeadKind::Response) break;
+    if (res.status != 100) {
+      http1::edit_response(res, fwd, request_id);
+      (void)submit_head(s, res, false);
+    }
+  }
+  http1::edit_response(res, fwd, request_id);
+  add_sticky_cookie(res, *cluster.snap, up.backend_index(), sticky);
+  count_response(res.status);
+  if (up.head_ends_stream() || req.method == "HEAD") {
+    (void)submit_head(s, res, true);
+    co_return;
+  }
+  if (!submit_head(s, res, false)) co_return;
+
+  // The body: the backend's credit returns once the bytes are queued here, and reading pauses
+  // while this stream's queue is above its bound.
+  for (;;) {
+    st = co_await up.read_body(now() + wait_ns);
+    if (s.gone) co_return;
+    if (st == H2Stream::Status::End) break;
+    if (st != H2Stream::Status::Ok) co_return;  // cut: finish_stream resets the stream
+    const std::span<const std::byte> data = up.body();
+    if (!submit_data(s, data, false)) co_return;
+    up.consume(data.size());
+    if (!co_await wait_drained(s)) co_return;
+  }
+  if (up.trailers().empty()) {
+    (void)submit_data(s, {}, true);
+  } else if (conn_.submit_trailers(s.id, up.trailers())) {
+    s.ended = true;
+    wake_writer();
+  }
+}
+
 template <class Client>
 bool H2Session<Client>::submit_head(FrontStream& s, http::Response& res, bool end) {
   if (s.gone) return false;
@@ -811,7 +912,7 @@ runtime::Task<bool> H2Session<Client>::wait_drained(FrontStream& s) {
   const uint64_t deadline = now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
   while (!s.gone && conn_.queued_data(s.id) > cfg_->http2.stream_buffer_bytes) {
     s.waiting_drain = true;
-    const bool woke = co_await s.signal.wait_until(deadline);
+    const bool woke = co_await s.signal.wait(deadline);
     s.waiting_drain = false;
     if (!woke) {
       drop(s);  // finish_stream resets it

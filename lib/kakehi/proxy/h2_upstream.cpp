@@ -46,8 +46,10 @@ constexpr uint64_t kWriteTimeoutNs = 30'000 * kMs;
 // Replays of a stream the backend did not process (GOAWAY, REFUSED_STREAM).
 constexpr uint32_t kMaxReplays = 3;
 // Wake-ups one wait for a stream event may take (each is an event on the stream: a bound that
-// only a broken peer could reach). Every wait loop of a coroutine here also has an exit path:
-// GCC 12 miscompiles a coroutine whose body is a `for (;;)` left only by co_return.
+// only a broken peer could reach). The wait loops are bounded and keep co_await out of `if`
+// conditions: with GCC 12.2 -O2, `for (;;) { ... if (!co_await signal_.wait(d)) co_return ...; }`
+// as a whole coroutine body was compiled so that its first resume ran none of it (UBSan builds
+// trap there as unreachable code).
 constexpr uint32_t kMaxWakeups = 1u << 20;
 // Bytes of engine output copied into pool buffers per socket write.
 constexpr size_t kMaxWriteBuffers = 8;
@@ -630,6 +632,9 @@ void H2Stream::consume(size_t n) {
   }
 }
 
-void H2Stream::cancel() { detach(); }
+void H2Stream::cancel() {
+  detach();
+  signal_.notify();  // a read or write waiting on the stream returns Failed now
+}
 
 }  // namespace kakehi::proxy::detail

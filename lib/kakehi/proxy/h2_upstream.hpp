@@ -118,7 +118,8 @@ class H2Stream {
   void consume(size_t n);
   const http2::FieldList& trailers() const noexcept { return trailers_; }
 
-  /// Resets the stream (RST_STREAM CANCEL) if it is still open; the handle is then done.
+  /// Resets the stream (RST_STREAM CANCEL) if it is still open; the handle is then done (a
+  /// coroutine waiting in read_head/read_body/write wakes up with Failed).
   void cancel();
 
  private:
