@@ -1384,6 +1384,27 @@ TEST_CASE("h2 conformance §6.10: CONTINUATION after DATA") {
   expect_connection_error(c, H2Error::ProtocolError);
 }
 
+// ---- §7: error codes ----
+
+TEST_CASE("h2 conformance §7: unknown error codes trigger nothing special") {
+  Conf r;
+  SUBCASE("RST_STREAM with an unknown code: the stream ends, the connection goes on") {
+    H2Client c(r.endpoint());
+    c.handshake();
+    REQUIRE(c.headers(1, post("/upload"), false));
+    REQUIRE(c.send(raw_frame(kRstStream, 0, 1, u32be(0xff))));
+    expect_alive(c, 3);
+    CHECK_FALSE(c.streams[1].reset);
+  }
+  SUBCASE("GOAWAY with an unknown code: the connection closes") {
+    H2Client c(r.endpoint());
+    c.handshake();
+    REQUIRE(c.send(raw_frame(kGoaway, 0, 0, cat({u32be(0), u32be(0xff)}))));
+    CHECK(c.wait_closed(2000ms));
+    check_server_frames(c);
+  }
+}
+
 // ---- §8.1: HTTP message framing ----
 
 TEST_CASE("h2 conformance §8.1: GET, HEAD and POST exchanges") {
@@ -1419,6 +1440,7 @@ TEST_CASE("h2 conformance §8.1: a request with trailers is forwarded whole") {
   c.handshake();
   h2::FieldList f = post("/upload");
   f.add("te", "trailers");
+  f.add("trailer", "x-checksum");
   REQUIRE(c.headers(1, f, false));
   REQUIRE(c.send(data_frame(1, pattern(300), false)));
   REQUIRE(c.headers(1, {{"x-checksum", "abc"}}, true));
