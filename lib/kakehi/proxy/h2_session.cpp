@@ -677,9 +677,13 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     }
     if (step.event == http1::Event::Head) {
       http::Response& res = rp.message();
+      if (res.status == 101) {  // HTTP/2 has no upgrade (RFC 9113 §8.6): the backend erred
+        answer(s, 502);
+        co_return;
+      }
       if (res.status < 200) {
-        // 1xx other than 100 (answered here) and 101 (no upgrade over HTTP/2) go to the client.
-        if (res.status != 100 && res.status != 101) {
+        // 1xx other than 100 (answered here) go to the client.
+        if (res.status != 100) {
           http1::edit_response(res, fwd, request_id);
           (void)submit_head(s, res, false);
         }
