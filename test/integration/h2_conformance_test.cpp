@@ -1297,6 +1297,8 @@ TEST_CASE("h2 conformance §6.9.2: a stream window driven negative by SETTINGS")
   c.idle(300ms);
   CHECK(c.data_bytes == 6);
   CHECK(c.streams[1].body == pattern(6));
+  // One frame per opening of the window, as h2spec counts them.
+  CHECK(c.streams[1].data_frames == std::vector<size_t>{5, 1});
 }
 
 TEST_CASE("h2 conformance §6.9.2: SETTINGS_INITIAL_WINDOW_SIZE overflowing a stream window") {
