@@ -751,6 +751,27 @@ TEST_CASE("h2 conformance §5.1.2: the default limit, 128 streams, in one burst"
   expect_alive(c, 259);
 }
 
+TEST_CASE("h2 conformance §5.1.2: streams kept open by a zero window, one more than the limit") {
+  Conf r;
+  // As h2spec does it: INITIAL_WINDOW_SIZE 0 keeps every response from ending; the same
+  // header block bytes for every stream; one write per HEADERS frame.
+  H2Client c(r.endpoint(), {{setting(SettingId::InitialWindowSize), 0}});
+  c.auto_window = false;
+  c.handshake();
+  const Bytes block = block_of(c.enc, h2c_get("/bytes/100"));
+  for (uint32_t i = 0; i <= 128; ++i)
+    REQUIRE(c.send(headers_raw(1 + 2 * i, block, flag::kEndStream | flag::kEndHeaders)));
+  REQUIRE(c.wait_done(257));
+  CHECK(c.streams[257].reset == H2Error::RefusedStream);
+  CHECK(c.wait_for([&] {
+    uint32_t heads = 0;
+    for (const auto& [id, st] : c.streams) heads += st.status == 200;
+    return heads == 128;
+  }));
+  CHECK(c.data_bytes == 0);
+  CHECK(c.goaways.empty());
+}
+
 // ---- §5.3: priority (RFC 9113 deprecates the scheme; its frames must still parse) ----
 
 TEST_CASE("h2 conformance §5.3: PRIORITY frames and HEADERS priority fields are accepted") {
