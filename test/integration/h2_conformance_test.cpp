@@ -1072,6 +1072,23 @@ TEST_CASE("h2 conformance §6.5.2: a small SETTINGS_HEADER_TABLE_SIZE is honoure
   expect_alive(c, 9);
 }
 
+TEST_CASE("h2 conformance §6.5.2: a SETTINGS_HEADER_TABLE_SIZE above the default") {
+  Conf r;
+  H2Client c(r.endpoint(), {{setting(SettingId::HeaderTableSize), 65536}});
+  c.decoder_table_size(65536);
+  c.handshake();
+  const std::string value(500, 'v');
+  for (uint32_t id = 1; id <= 41; id += 2) {
+    const std::string cookie = "k" + std::to_string(id) + "=" + value;
+    REQUIRE(c.headers(id, h2c_get("/cookie/" + cookie)));
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    const bool same = c.streams[id].field("set-cookie") == cookie + "; Path=/";
+    CHECK(same);
+  }
+  expect_alive(c, 43);
+}
+
 TEST_CASE("h2 conformance §6.5.2: every defined setting at a valid value is acknowledged") {
   Conf r;
   H2Client c(r.endpoint(), {{setting(SettingId::HeaderTableSize), 0},
