@@ -1778,6 +1778,29 @@ TEST_CASE("h2 conformance §8.1: bodiless exchanges the HTTP/1.1 side frames dif
   expect_alive(c, 7);
 }
 
+// §8.1.1: a response whose DATA do not add up to its content-length is malformed; a backend
+// that dies mid-body must end the stream with RST_STREAM, never with END_STREAM.
+TEST_CASE("h2 conformance §8.1.1: a body cut by the backend is reset, not ended") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  constexpr size_t kSize = 50'000'000;
+  std::string framing;
+  SUBCASE("content-length") { framing = "/bytes/"; }
+  SUBCASE("chunked") { framing = "/chunked/"; }
+  REQUIRE(c.headers(1, h2c_get(framing + std::to_string(kSize))));
+  REQUIRE(c.wait_for([&] { return c.streams[1].body.size() >= 1'000'000; }, 10000ms));
+  r.origin.stop();
+  REQUIRE(c.wait_done(1, 10000ms));
+  CHECK(c.streams[1].status == 200);
+  if (framing == "/bytes/") CHECK(c.streams[1].field("content-length") == std::to_string(kSize));
+  CHECK_FALSE(c.streams[1].ended);
+  CHECK(c.streams[1].reset == H2Error::InternalError);
+  CHECK(c.streams[1].body.size() < kSize);
+  CHECK(c.goaways.empty());
+  check_server_frames(c);
+}
+
 TEST_CASE("h2 conformance §8.2.3: cookie crumbs reach the backend as one Cookie field") {
   Conf r;
   H2Client c(r.endpoint());
