@@ -1884,6 +1884,22 @@ TEST_CASE("h2 conformance §8.1: the rest of a body after an early response is a
   expect_alive(c, 3);
 }
 
+TEST_CASE("h2 conformance §8.3.1: :authority with a port, or in capitals, names the same host") {
+  Conf r;
+  H2Client c(r.endpoint());
+  c.handshake();
+  const std::string with_port = "app.test:" + std::to_string(r.rig.port);
+  REQUIRE(c.headers(1, h2c_get("/id", with_port)));
+  REQUIRE(c.headers(3, h2c_get("/id", "APP.Test")));
+  for (uint32_t id : {1u, 3u}) {
+    CAPTURE(id);
+    REQUIRE(c.wait_done(id));
+    CHECK(c.streams[id].status == 200);
+    CHECK(c.streams[id].body == "o");
+  }
+  CHECK(c.streams[1].field("x-seen-host") == with_port);
+}
+
 TEST_CASE("h2 conformance §8.5: a CONNECT request with :scheme or :path is malformed") {
   Conf r;
   H2Client c(r.endpoint());
