@@ -346,6 +346,25 @@ TEST_CASE("h2 conformance §3.4: an invalid connection preface ends the connecti
   CHECK(r.origin.requests() == 0);
 }
 
+// ---- §9.2: TLS (over_tls() only) ----
+
+TEST_CASE("h2 conformance §9.2: h2 over TLS 1.2 with an AEAD ECDHE suite") {
+  if (!over_tls()) return;  // a TLS case: cleartext runs have nothing to check
+  Conf r;
+  tls::ClientOptions o;
+  o.verify = false;
+  o.server_name = "app.test";
+  o.alpn = {"h2"};
+  o.resume = false;
+  o.max_version = tls::TlsVersion::Tls12;
+  o.cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256";
+  auto ctx = tls::ClientContext::create(std::move(o));
+  REQUIRE(ctx);
+  H2Client c(H2Endpoint{r.rig.port, std::move(ctx).value()});
+  c.handshake();
+  expect_alive(c, 1);
+}
+
 // ---- §4.1: frame format ----
 
 TEST_CASE("h2 conformance §4.1: frames of unknown types are ignored") {
