@@ -5,7 +5,9 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -19,6 +21,18 @@ class BufferChain {
     if (s.empty()) return;
     bytes_ += s.size();
     slices_.push_back(std::move(s));
+  }
+  /// Copies the front of `bytes` into the tailroom of the last slice, when this chain is the
+  /// only owner of that buffer (small pieces then share one buffer); returns how many bytes.
+  size_t append_into_tail(std::span<const std::byte> bytes) noexcept {
+    if (slice_count() == 0) return 0;
+    Slice& last = slices_.back();
+    const size_t n = std::min<size_t>(bytes.size(), last.tailroom());
+    if (n == 0 || !last.unique()) return 0;
+    std::memcpy(last.writable().data() + last.size(), bytes.data(), n);
+    last.extend(static_cast<uint32_t>(n));
+    bytes_ += n;
+    return n;
   }
   bool empty() const noexcept { return bytes_ == 0; }
   size_t size() const noexcept { return bytes_; }

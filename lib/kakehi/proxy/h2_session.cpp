@@ -387,14 +387,15 @@ void H2Session<Client>::on_data(uint32_t id, std::span<const std::byte> data, bo
   }
   FrontStream& s = *it->second;
   s.body_received += data.size();
+  // Small frames fill the same buffer: a pool buffer per frame would let 1-byte DATA frames
+  // take thousands of buffers within one window.
+  data = data.subspan(s.body.append_into_tail(data));
   while (!data.empty()) {
     auto buf = w_.worker.pool().acquire();
     if (!buf) {
       // Out of buffers: this stream cannot be served (its peers still are).
-      ++w_.stats.answers;
-      s.gone = true;
-      s.signal.notify();
       conn_.consume(id, data.size());
+      drop(s);
       (void)conn_.reset_stream(id, http2::H2Error::InternalError);
       return;
     }

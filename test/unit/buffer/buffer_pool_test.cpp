@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <string>
 
 #include "kakehi/buffer/chain.hpp"
 
@@ -91,4 +92,29 @@ TEST_CASE("BufferChain consumes partial sends and releases whole slices") {
   chain.consume(7);
   CHECK(chain.empty());
   CHECK(pool.free_count() == 3);
+}
+
+TEST_CASE("BufferChain::append_into_tail fills the last buffer only when it owns it alone") {
+  BufferPool pool(2, 64);
+  BufferChain chain;
+  auto bytes = [](std::string_view s) { return std::as_bytes(std::span(s)); };
+  CHECK(chain.append_into_tail(bytes("x")) == 0);  // no slice yet
+  Slice s = *pool.acquire();
+  std::memcpy(s.writable().data(), "ab", 2);
+  s.remove_suffix(62);
+  chain.append(std::move(s));
+  CHECK(chain.append_into_tail(bytes("cdef")) == 4);
+  CHECK(chain.size() == 6);
+  CHECK(chain.slices()[0].view() == "abcdef");
+  const std::string rest(70, 'r');
+  CHECK(chain.append_into_tail(bytes(rest)) == 58);  // up to the buffer's end
+  CHECK(chain.slices()[0].view() == "abcdef" + std::string(58, 'r'));
+  CHECK(chain.size() == 64);
+  CHECK(pool.free_count() == 1);
+  // Shared (e.g. a write holds it): untouched.
+  BufferChain other;
+  Slice t = *pool.acquire();
+  t.remove_suffix(63);
+  other.append(t);
+  CHECK(other.append_into_tail(bytes("zz")) == 0);
 }
