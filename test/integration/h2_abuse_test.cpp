@@ -231,6 +231,34 @@ TEST_CASE("h2 abuse: CONTINUATION floods end the connection with ENHANCE_YOUR_CA
   r.still_serving();
 }
 
+TEST_CASE("h2 abuse: a body in 1-byte DATA frames shares pool buffers and arrives intact") {
+  H2Rig r;
+  H2Client c(r.port());
+  c.handshake();
+  constexpr size_t kFrames = 60000;  // within the stream window (256 KiB): no credit needed
+  const h2::FieldList post{{":method", "POST"},
+                           {":scheme", "http"},
+                           {":authority", "app.test"},
+                           {":path", "/upload"},
+                           {"content-length", std::to_string(kFrames)}};
+  Bytes b = headers_frame(c.enc, 1, post, false);
+  std::string body;
+  for (size_t i = 0; i < kFrames; ++i) {
+    const std::string one(1, static_cast<char>('a' + i % 26));
+    body += one;
+    auto d = data_frame(1, one, i + 1 == kFrames);
+    b.insert(b.end(), d.begin(), d.end());
+  }
+  REQUIRE(c.send(b));
+  REQUIRE(c.wait_done(1));
+  CHECK(c.streams[1].status == 200);
+  Fnv64 f;
+  f.update(body.data(), body.size());
+  CHECK(c.streams[1].body == std::to_string(kFrames) + " " + hex64(f.h));
+  CHECK(c.goaways.empty());
+  r.still_serving();
+}
+
 TEST_CASE("h2 abuse: empty DATA and stream-error floods end the connection") {
   H2Rig r;  // defaults: 100 empty DATA frames, 200 stream errors per second
   SUBCASE("empty DATA frames without END_STREAM") {
