@@ -26,6 +26,20 @@ namespace kakehi::proxy::detail {
 
 namespace {
 
+// The answer when a request body could not be read; 0: the client is gone, just close.
+uint16_t body_read_status(Read r) {
+  switch (r) {
+    case Read::Timeout:
+      return 408;
+    case Read::Full:
+      return 400;
+    case Read::NoBuffer:
+      return 503;
+    default:
+      return 0;
+  }
+}
+
 http1::Limits parser_limits(const config::Listener& l, uint32_t buffer_size) {
   http1::Limits lim;
   // A head must fit in one receive buffer (Input joins at most a buffer's worth).
@@ -336,10 +350,10 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
           co_return co_await answer(502, {}, true);
         Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
                                     step);
-        if (r == Read::Timeout) co_return co_await answer(408, {}, true);
-        if (r == Read::Full) co_return co_await answer(400, {}, true);
-        if (r == Read::NoBuffer) co_return co_await answer(503, {}, true);
-        if (r != Read::Step) co_return Next::Close;
+        if (r != Read::Step) {
+          if (const uint16_t code = body_read_status(r)) co_return co_await answer(code, {}, true);
+          co_return Next::Close;
+        }
         continue;
       }
       if (step.event == http1::Event::Error)
@@ -504,10 +518,10 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward_h2(Cluste
         in_.consume(step.consumed);
         Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
                                     step);
-        if (r == Read::Timeout) co_return co_await answer(408, {}, true);
-        if (r == Read::Full) co_return co_await answer(400, {}, true);
-        if (r == Read::NoBuffer) co_return co_await answer(503, {}, true);
-        if (r != Read::Step) co_return Next::Close;
+        if (r != Read::Step) {
+          if (const uint16_t code = body_read_status(r)) co_return co_await answer(code, {}, true);
+          co_return Next::Close;
+        }
         continue;
       }
       if (step.event == http1::Event::Error)
