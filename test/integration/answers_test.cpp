@@ -146,9 +146,10 @@ TEST_CASE("answers: 503 with no backend, or every backend down") {
   a.rig.apply(d);
   CHECK(curl_get(a.port(), "/", "empty.test").status == 503);
   for (int i = 0; i < 5; ++i) CHECK(curl_get(a.port(), "/", "dead.test").status == 503);
-  // A stopped origin: 503 as well.
+  // A stopped origin: 503 as well. (Not with KAKEHI_TEST_BACKEND=h2: the backend is the
+  // origin's nginx front, which stays up and answers 502 itself.)
   a.origin.stop();
-  CHECK(curl_get(a.port(), "/id", "app.test").status == 503);
+  if (!backend_h2()) CHECK(curl_get(a.port(), "/id", "app.test").status == 503);
 }
 
 TEST_CASE("answers: 504 when the backend does not answer in time") {
@@ -165,7 +166,7 @@ TEST_CASE("answers: https_redirect answers 301 with the https Location") {
   auto c = cluster("secure");
   c.https_redirect = true;
   d(config::AddCluster{c});
-  d(config::AddBackend{backend("secure", "b", a.origin.address())});
+  d(config::AddBackend{backend("secure", "b", a.origin)});
   d(config::AddHttpFrontend{frontend("fs", a.rig.listener, "secure", "secure.test")});
   a.rig.apply(d);
   auto r = curl_get(a.port(), "/path/x?q=1", "secure.test:8080");

@@ -82,7 +82,7 @@ TEST_CASE("backends: a pooled connection closed by the backend is never a 502") 
   rig.add_http_listener();
   Diff d;
   d(config::AddCluster{cluster("c")});
-  d(config::AddBackend{backend("c", "b0", origin.address())});
+  d(config::AddBackend{backend("c", "b0", backend_address(origin.address()))});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "c", "app.test")});
   rig.apply(d);
   constexpr int kRequests = 10;
@@ -95,7 +95,8 @@ TEST_CASE("backends: a pooled connection closed by the backend is never a 502") 
   const proxy::ProxyStats s = rig.proxy.stats();
   CHECK(s.responses[5] == 0);
   CHECK(origin.connections() == kRequests);  // every request needed a fresh connection
-  CHECK(s.backend_connects + s.stale_retries >= kRequests);
+  // An HTTP/1.1 pool needs a connection per request here; an h2 backend multiplexes one.
+  if (!backend_h2()) CHECK(s.backend_connects + s.stale_retries >= kRequests);
 }
 
 TEST_CASE("backends: a refusing backend is skipped, then marked down") {
@@ -110,7 +111,7 @@ TEST_CASE("backends: a refusing backend is skipped, then marked down") {
   Diff d;
   d(config::AddCluster{cluster("c")});
   d(config::AddBackend{backend("c", "a-dead", local(dead_port))});
-  d(config::AddBackend{backend("c", "b-live", live->address())});
+  d(config::AddBackend{backend("c", "b-live", *live)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "c", "app.test")});
   rig.apply(d);
   constexpr int kRequests = 20;
@@ -128,7 +129,9 @@ TEST_CASE("backends: a refusing backend is skipped, then marked down") {
   // With every backend refusing, the answer is 503.
   live.reset();
   HttpResponse r = curl_get(rig.port, "/id", "app.test");
-  CHECK(r.status == 503);
+  // With KAKEHI_TEST_BACKEND=h2 the live backend is its nginx front, which still accepts and
+  // answers 502 itself: no backend refuses.
+  if (!backend_h2()) CHECK(r.status == 503);
 }
 
 TEST_CASE("listeners: an HTTP listener turned into a TCP listener on the same address") {
@@ -138,7 +141,7 @@ TEST_CASE("listeners: an HTTP listener turned into a TCP listener on the same ad
   rig.add_http_listener();
   Diff d;
   d(config::AddCluster{cluster("web")});
-  d(config::AddBackend{backend("web", "b0", http.address())});
+  d(config::AddBackend{backend("web", "b0", http)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "web", "app.test")});
   rig.apply(d);
   CHECK(curl_get(rig.port, "/id", "app.test").status == 200);
@@ -177,7 +180,7 @@ TEST_CASE("reconfig: a keep-alive connection's next request follows the new conf
   // While the connection is idle: a new cluster takes /new, and the old cluster's backend moves.
   Diff d;
   d(config::AddCluster{cluster("cb")});
-  d(config::AddBackend{backend("cb", "b0", b.address())});
+  d(config::AddBackend{backend("cb", "b0", b)});
   d(config::AddHttpFrontend{frontend("f-new", rig.listener, "cb", "app.test",
                                      config::PathRule{config::PathKind::Prefix, "/new"})});
   rig.apply(d);

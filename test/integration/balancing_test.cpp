@@ -57,9 +57,9 @@ TEST_CASE("balancing: random follows the weights") {
   HttpOrigin heavy("heavy"), light("light"), drained("drained");
   Diff d;
   d(config::AddCluster{cluster("rnd", config::LbAlgorithm::Random)});
-  d(config::AddBackend{backend("rnd", "h", heavy.address(), 100)});
-  d(config::AddBackend{backend("rnd", "l", light.address(), 25)});
-  d(config::AddBackend{backend("rnd", "d", drained.address(), 0)});
+  d(config::AddBackend{backend("rnd", "h", heavy, 100)});
+  d(config::AddBackend{backend("rnd", "l", light, 25)});
+  d(config::AddBackend{backend("rnd", "d", drained, 0)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "rnd", "app.test")});
   rig.apply(d);
   auto m = tally(rig.port, 600);
@@ -125,8 +125,8 @@ TEST_CASE("balancing: sticky sessions by cookie") {
   auto c = cluster("st");
   c.sticky_session = true;
   d(config::AddCluster{c});
-  d(config::AddBackend{backend("st", "ba", a.address())});
-  d(config::AddBackend{backend("st", "bb", b.address())});
+  d(config::AddBackend{backend("st", "ba", a)});
+  d(config::AddBackend{backend("st", "bb", b)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "st", "app.test")});
   rig.apply(d);
 
@@ -172,8 +172,8 @@ TEST_CASE("balancing: a backup backend serves only while no primary is up") {
   HttpOrigin primary("primary"), spare("spare");
   Diff d;
   d(config::AddCluster{cluster("bk")});
-  d(config::AddBackend{backend("bk", "p", primary.address())});
-  auto b = backend("bk", "s", spare.address());
+  d(config::AddBackend{backend("bk", "p", primary)});
+  auto b = backend("bk", "s", spare);
   b.backup = true;
   d(config::AddBackend{b});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "bk", "app.test")});
@@ -184,7 +184,10 @@ TEST_CASE("balancing: a backup backend serves only while no primary is up") {
   primary.stop();
   std::vector<std::string> seen;
   for (int i = 0; i < 6; ++i) seen.push_back(curl_get(rig.port, "/id", "app.test").body);
-  for (const auto& s : seen) CHECK(s == "spare");
+  // With KAKEHI_TEST_BACKEND=h2 the primary backend is the origin's nginx front, which stays up
+  // (answering 502 itself), so the primary never fails to connect.
+  if (!backend_h2())
+    for (const auto& s : seen) CHECK(s == "spare");
 }
 
 TEST_CASE("balancing: weight 0 drains a backend but keeps its sticky sessions") {
@@ -195,12 +198,12 @@ TEST_CASE("balancing: weight 0 drains a backend but keeps its sticky sessions") 
   auto c = cluster("st");
   c.sticky_session = true;
   d(config::AddCluster{c});
-  d(config::AddBackend{backend("st", "ba", a.address())});
-  d(config::AddBackend{backend("st", "bb", b.address())});
+  d(config::AddBackend{backend("st", "ba", a)});
+  d(config::AddBackend{backend("st", "bb", b)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "st", "app.test")});
   rig.apply(d);
   Diff drain;
-  drain(config::UpdateBackend{backend("st", "ba", a.address(), 0)});
+  drain(config::UpdateBackend{backend("st", "ba", a, 0)});
   rig.apply(drain);
   for (int i = 0; i < 4; ++i) CHECK(curl_get(rig.port, "/id", "app.test").body == "b");
   for (int i = 0; i < 4; ++i)
@@ -215,7 +218,7 @@ TEST_CASE("balancing: max_connections_per_backend skips a full backend") {
   auto c = cluster("lim");
   c.max_connections_per_backend = 1;
   d(config::AddCluster{c});
-  d(config::AddBackend{backend("lim", "ba", a.address())});
+  d(config::AddBackend{backend("lim", "ba", a)});
   d(config::AddHttpFrontend{frontend("f", rig.listener, "lim", "app.test")});
   rig.apply(d);
   RawClient slow(rig.port);
@@ -225,7 +228,7 @@ TEST_CASE("balancing: max_connections_per_backend skips a full backend") {
   CHECK(curl_get(rig.port, "/id", "app.test").status == 503);
   // With a second backend the request goes there.
   Diff more;
-  more(config::AddBackend{backend("lim", "bb", b.address())});
+  more(config::AddBackend{backend("lim", "bb", b)});
   rig.apply(more);
   CHECK(curl_get(rig.port, "/id", "app.test").body == "b");
   auto r = slow.read_response(5s);

@@ -2,6 +2,7 @@
 // poll deadlines, responses parsed with Beast's parser fed by hand, wrk summary parsing.
 #include "harness.hpp"
 
+#include "support/nginx_h2.hpp"
 #include "support/origin.hpp"
 
 #include <arpa/inet.h>
@@ -247,6 +248,14 @@ size_t HttpResponse::header_count(const std::string& name) const { return header
 bool client_h2() {
   static const bool h2 = [] {
     const char* v = std::getenv("KAKEHI_TEST_CLIENT");
+    return v && std::string_view(v) == "h2";
+  }();
+  return h2;
+}
+
+bool backend_h2() {
+  static const bool h2 = [] {
+    const char* v = std::getenv("KAKEHI_TEST_BACKEND");
     return v && std::string_view(v) == "h2";
   }();
   return h2;
@@ -570,6 +579,7 @@ config::Cluster cluster(const std::string& id, config::LbAlgorithm lb) {
   config::Cluster c;
   c.id = id;
   c.lb = lb;
+  if (backend_h2()) c.backend_protocol = config::BackendProtocol::Http2;
   return c;
 }
 
@@ -594,6 +604,15 @@ config::Backend backend(const std::string& cluster_id, const std::string& id,
   b.address = address;
   b.weight = weight;
   return b;
+}
+
+std::string backend_address(const std::string& origin_address) {
+  return backend_h2() ? h2_front(origin_address) : origin_address;
+}
+
+config::Backend backend(const std::string& cluster_id, const std::string& id,
+                        const HttpOrigin& origin, uint32_t weight) {
+  return backend(cluster_id, id, backend_address(origin.address()), weight);
 }
 
 Diff& Diff::operator()(config::RequestBody body) {

@@ -17,6 +17,8 @@
 
 namespace kakehi::test {
 
+class HttpOrigin;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -86,6 +88,10 @@ struct HttpResponse {
 /// The client side of the protocol matrix: KAKEHI_TEST_CLIENT=h2 makes the curl helpers speak
 /// HTTP/2 (prior knowledge on http:// URLs, ALPN "h2" on https:// ones) instead of HTTP/1.1.
 [[nodiscard]] bool client_h2();
+/// The backend side of the matrix: KAKEHI_TEST_BACKEND=h2 makes the clusters built by `cluster()`
+/// speak HTTP/2 (h2c) to their backends, and `backend()` given an HttpOrigin points at an nginx
+/// h2 front for it (support/nginx_h2.hpp) instead of the origin itself.
+[[nodiscard]] bool backend_h2();
 /// curl's protocol option for the matrix ("--http1.1" or "--http2-prior-knowledge").
 [[nodiscard]] std::string curl_protocol();
 HttpResponse curl(const std::vector<std::string>& args, int max_time_s = 10);
@@ -173,8 +179,15 @@ WrkResult wrk(const std::string& url, int threads, int connections, int seconds,
                                             const std::string& cluster_id,
                                             const std::string& hostname, config::PathRule path = {},
                                             std::optional<std::string> method = std::nullopt);
+/// A backend at a raw address (a dead port, a TLS or TCP origin): used as given.
 [[nodiscard]] config::Backend backend(const std::string& cluster_id, const std::string& id,
                                       const std::string& address, uint32_t weight = 100);
+/// Where a cluster reaches the HTTP/1.1 server at `origin_address`: that address, or the address
+/// of its h2 front when backend_h2().
+[[nodiscard]] std::string backend_address(const std::string& origin_address);
+/// A backend serving `origin`: the origin itself, or its h2 front when backend_h2().
+[[nodiscard]] config::Backend backend(const std::string& cluster_id, const std::string& id,
+                                      const HttpOrigin& origin, uint32_t weight = 100);
 
 /// Builds a diff with generated request ids.
 class Diff {

@@ -46,12 +46,11 @@ class Churn {
     using config::LbAlgorithm;
     switch (k % 6) {
       case 0:  // add an extra backend to the loaded cluster
-        d(config::AddBackend{
-            backend("main", "x" + std::to_string(k), (k / 6) % 2 ? m1_.address() : m2_.address())});
+        d(config::AddBackend{backend("main", "x" + std::to_string(k), (k / 6) % 2 ? m1_ : m2_)});
         break;
       case 1:  // remove the oldest extra backend (if any) and change "o2"'s backend weight
         if (!extras_.empty()) d(config::RemoveBackend{"main", extras_.front()});
-        d(config::UpdateBackend{backend("o2", "b", o2_address_, 10 + (k % 90))});
+        d(config::UpdateBackend{backend("o2", "b", *o2_, 10 + (k % 90))});
         break;
       case 2:  // a second listener with a frontend comes and goes
         if (l2_.empty()) {
@@ -82,7 +81,7 @@ class Churn {
         if (o1_extra_) {
           d(config::RemoveBackend{"o1", "extra"});
         } else {
-          d(config::AddBackend{backend("o1", "extra", m1_.address())});
+          d(config::AddBackend{backend("o1", "extra", m1_)});
         }
         break;
       }
@@ -117,7 +116,7 @@ class Churn {
   }
 
  public:
-  std::string o2_address_;
+  const HttpOrigin* o2_ = nullptr;
   bool swap_to_o1_ = true;  ///< f-swap currently points at o1
 
  private:
@@ -140,12 +139,12 @@ TEST_CASE("reconfig: 500 diffs under wrk load, zero errors") {
   {
     Diff d;
     d(config::AddCluster{cluster("main")});
-    d(config::AddBackend{backend("main", "keep", m0.address())});
+    d(config::AddBackend{backend("main", "keep", m0)});
     d(config::AddHttpFrontend{frontend("f-main", rig.listener, "main", "app.test")});
     d(config::AddCluster{cluster("o1")});
-    d(config::AddBackend{backend("o1", "b", o1.address())});
+    d(config::AddBackend{backend("o1", "b", o1)});
     d(config::AddCluster{cluster("o2")});
-    d(config::AddBackend{backend("o2", "b", o2.address())});
+    d(config::AddBackend{backend("o2", "b", o2)});
     d(config::AddHttpFrontend{frontend("f-swap", rig.listener, "o1", "swap.test")});
     rig.apply(d);
   }
@@ -155,7 +154,7 @@ TEST_CASE("reconfig: 500 diffs under wrk load, zero errors") {
     return wrk(url(rig.port, "/id"), 1, 64, kSeconds, {"-H", "Host: app.test"});
   });
   Churn churn(rig, m1, m2);
-  churn.o2_address_ = o2.address();
+  churn.o2_ = &o2;
   std::vector<std::string> errors;
   const auto start = Clock::now() + 1s;  // let wrk connect first
   const auto pace = std::chrono::milliseconds((kSeconds - 4) * 1000 / kDiffs);

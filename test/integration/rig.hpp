@@ -67,7 +67,7 @@ struct Rig {
     Diff d;
     d(config::AddCluster{cluster(id, lb)});
     for (size_t i = 0; i < origins.size(); ++i)
-      d(config::AddBackend{backend(id, "b" + std::to_string(i), origins[i]->address())});
+      d(config::AddBackend{backend(id, "b" + std::to_string(i), *origins[i])});
     d(config::AddHttpFrontend{frontend("f-" + id, listener, id, hostname)});
     apply(d);
   }

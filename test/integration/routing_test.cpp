@@ -60,7 +60,7 @@ TEST_CASE("routing: precedence table through the proxy") {
   for (const Fe& f : fes) {
     origins.push_back(std::make_unique<HttpOrigin>(f.id));
     d(config::AddCluster{cluster(f.id)});
-    d(config::AddBackend{backend(f.id, "b", origins.back()->address())});
+    d(config::AddBackend{backend(f.id, "b", *origins.back())});
     auto fe = frontend(f.id, L, f.id, f.host, config::PathRule{f.kind, f.path},
                        f.method ? std::optional<std::string>(f.method) : std::nullopt);
     fe.position = f.pos;
