@@ -1,7 +1,7 @@
 // NginxH2 (nginx_h2.hpp): nginx in the foreground, one process (no master), its files in a temp
 // dir. It runs under a `sh` watchdog that holds a pipe from this process: if the test process
 // dies without running destructors (abort, SIGKILL by a test runner), the pipe ends and the
-// watchdog kills nginx, so no server outlives its test.
+// watchdog kills nginx and removes the temp dir, so no server outlives its test.
 #include "support/nginx_h2.hpp"
 
 #include <poll.h>
@@ -54,10 +54,13 @@ NginxH2::NginxH2(std::string origin) : origin_(std::move(origin)) {
        << "      proxy_request_buffering off;\n      client_max_body_size 0;\n    }\n  }\n}\n";
   conf.close();
   // The watchdog prints nginx's PID, then waits for EOF on its stdin (our end of the pipe).
-  const std::string cmd = std::string(kNginx) + " -p '" + dir_ + "' -c '" + dir_ +
-                          "/nginx.conf' -e '" + dir_ +
-                          "/error.log' </dev/null >/dev/null 2>&1 & n=$!; echo $n; "
-                          "while read -r _; do :; done; kill -9 $n 2>/dev/null";
+  // Its own output then goes nowhere: a write to our dead pipes would kill it with SIGPIPE
+  // before it cleans up. The temp dir's name (mkdtemp) has no quote in it.
+  const std::string cmd =
+      std::string(kNginx) + " -p '" + dir_ + "' -c '" + dir_ + "/nginx.conf' -e '" + dir_ +
+      "/error.log' </dev/null >/dev/null 2>&1 & n=$!; echo $n; exec >/dev/null 2>&1; "
+      "while read -r _; do :; done; kill -9 $n 2>/dev/null; wait $n; rm -rf '" +
+      dir_ + "'";
   watchdog_ = std::make_unique<Child>(std::vector<std::string>{"sh", "-c", cmd}, true);
   std::string line;
   auto deadline = Clock::now() + 5s;
