@@ -554,6 +554,9 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     FrontStream& s;
     bool reusable = false;
     ~Release() {
+      // A pooled connection keeps a read armed, so the backend closing it while idle is seen
+      // (one-buffer reads arm none by themselves).
+      if (reusable && !s.gone) lease.stream.prime_reads();
       if (s.gone && lease.stream.is_open()) {
         // Abortive close: the backend sees a reset at once. (A plain close can leave it
         // blocked: after the shutdown in drop() the socket sends no window update, so a
@@ -599,21 +602,26 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     co_return static_cast<bool>(co_await lease->stream.write_all(c));
   };
   // A pooled connection the backend closed meanwhile is replaced once (nothing was processed).
-  auto resend = [&]() -> runtime::Task<bool> {
+  // As for HTTP/1.1: 0 when sent again, 503 when the backend cannot be reached any more, 502
+  // when it takes the connection but not the request.
+  auto resend = [&]() -> runtime::Task<uint16_t> {
     ++w_.stats.stale_retries;
     retried = true;
     auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
-    if (!fresh || s.gone) co_return false;
+    if (s.gone) co_return 502;
+    if (!fresh) co_return 503;
     lease->stream = std::move(*fresh);
     lease->reused = false;
     s.backend_fd = lease->stream.fd();
-    co_return co_await send_head();
+    const bool ok = co_await send_head();
+    co_return ok ? 0 : 502;
   };
   // (No co_await inside a compound condition: GCC 12 miscompiles some of them.)
-  bool sent = co_await send_head();
-  if (!sent && lease->reused && !s.gone) sent = co_await resend();
-  if (!sent) {
-    if (!s.gone) answer(s, 502);
+  const bool head_sent = co_await send_head();
+  uint16_t failure = head_sent ? 0 : 502;
+  if (failure && lease->reused && !s.gone) failure = co_await resend();
+  if (failure) {
+    if (!s.gone) answer(s, failure);
     co_return;
   }
   if (!bodiless) {
@@ -638,10 +646,10 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     }
     const bool stale = (r == Read::Eof || r == Read::Error) && bin.view().empty() &&
                        lease->reused && !retried && bodiless;
-    bool again = false;
-    if (stale) again = co_await resend();
-    if (!again) {
-      if (!s.gone) answer(s, 502);
+    failure = 502;
+    if (stale) failure = co_await resend();
+    if (failure) {
+      if (!s.gone) answer(s, failure);
       co_return;
     }
   }
@@ -820,25 +828,44 @@ runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime
     if (!s.gone) answer(s, status == H2Stream::Status::Timeout ? 504 : 502);
   };
 
-  // The request body: the client's credit returns as the backend stream takes the bytes.
-  while (!bodiless) {
+  // The request body: the client's credit returns as the backend stream takes the bytes. The
+  // last piece carries END_STREAM. A write that fails once the backend has answered (it may
+  // reset the stream with NO_ERROR after a complete response, RFC 9113 §8.1) is not an error:
+  // the response decides.
+  bool write_failed = false;
+  while (!bodiless && !write_failed) {
     if (!co_await wait_body(s)) co_return;
     buffer::BufferChain pending;
     std::swap(pending, s.body);  // on_data may append while a write waits
+    // Ended here when the client's END_STREAM came before these bytes were taken.
+    const bool done = s.body_done && s.trailers.empty();
+    const std::span<const buffer::Slice> pieces = pending.slices();
+    bool ended = false;
     size_t taken = 0;
-    for (const buffer::Slice& piece : pending.slices()) {
-      st = co_await up.write(piece.bytes(), false, now() + wait_ns);
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      const bool last = done && i + 1 == pieces.size();
+      st = co_await up.write(pieces[i].bytes(), last, now() + wait_ns);
       if (s.gone) co_return;
-      if (st != H2Stream::Status::Ok) co_return failed(st);
-      taken += piece.size();
+      if (st != H2Stream::Status::Ok) break;
+      taken += pieces[i].size();
+      ended = last;
     }
     conn_.consume(s.id, taken);
     wake_writer();
+    if (st == H2Stream::Status::Timeout) co_return failed(st);
+    if (st != H2Stream::Status::Ok) {
+      write_failed = true;
+      break;
+    }
     if (!s.body_done || !s.body.empty()) continue;
-    st = s.trailers.empty() ? co_await up.write({}, true, now() + wait_ns)
-                            : up.write_trailers(s.trailers);
+    if (!ended) {
+      if (!s.trailers.empty())
+        st = up.write_trailers(s.trailers);
+      else
+        st = co_await up.write({}, true, now() + wait_ns);
+    }
     if (s.gone) co_return;
-    if (st != H2Stream::Status::Ok) co_return failed(st);
+    write_failed = st != H2Stream::Status::Ok;
     break;
   }
 

@@ -482,6 +482,8 @@ runtime::Task<H2Stream::Status> H2Stream::open(ClusterRuntime& cluster, std::str
     index_ = *idx;
     const Status st = co_await join(cluster.backends[*idx], deadline);
     if (st != Status::Unavailable) co_return st;
+    detach();          // leave the unreachable backend's connection
+    reset_response();  // its failure is not the next backend's
   }
   co_return Status::Unavailable;
 }
