@@ -1,8 +1,9 @@
 // The HTTP/2 client session (RFC 9113, server side): one http2::Connection over the client's
 // stream (cleartext with prior knowledge, or TLS with ALPN "h2"), a reader that feeds it, a
 // writer that sends its output, and one coroutine per request stream that routes the request and
-// exchanges it with an HTTP/1.1 backend from the worker's pool. See docs/proxy.md ("HTTP/2
-// frontends") for the states, the bounds and the drain.
+// exchanges it with a backend: an HTTP/1.1 connection from the worker's pool, or a stream on an
+// HTTP/2 backend connection (h2_upstream.hpp). See docs/proxy.md ("HTTP/2 frontends") for the
+// states, the bounds and the drain.
 //
 // Back-pressure, both ways, per stream:
 //  - request bodies: the engine runs with the manual window policy; received DATA waits in the
@@ -35,7 +36,6 @@ namespace kakehi::proxy::detail {
 
 namespace {
 
-constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // The reader wakes at least this often (engine timers, drain requests, idle checks).
 constexpr uint64_t kReaderTick = 1000 * kMs;
 // Output copied from the engine into one write at most.
@@ -1000,8 +1000,9 @@ runtime::Task<void> start_session(WorkerCtx& w, ListenerPtr l, Client client,
 }  // namespace
 
 bool is_h2_preface_start(std::string_view bytes) noexcept {
-  const size_t n = std::min(bytes.size(), kPreface.size());
-  return bytes.substr(0, n) == kPreface.substr(0, n);
+  const std::string_view preface(http2::kClientPreface, http2::kClientPrefaceSize);
+  const size_t n = std::min(bytes.size(), preface.size());
+  return bytes.substr(0, n) == preface.substr(0, n);
 }
 
 runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client,

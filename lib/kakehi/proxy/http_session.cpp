@@ -16,6 +16,7 @@
 #include "kakehi/http1/forwarding.hpp"
 #include "kakehi/http1/parser.hpp"
 #include "kakehi/http1/serializer.hpp"
+#include "kakehi/http2/frame.hpp"
 #include "kakehi/proxy/h1_io.hpp"
 #include "kakehi/proxy/h2_upstream.hpp"
 #include "kakehi/proxy/internal.hpp"
@@ -681,7 +682,7 @@ runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cli
     // The idle timeout for the first byte, then the head timeout (as for an HTTP/1.1 head).
     const uint64_t idle_deadline = w.worker.now() + uint64_t{cfg->timeouts.front_idle_ms} * kMs;
     uint64_t head_deadline = 0;
-    while (is_h2_preface_start(start) && start.size() < kH2PrefaceSize) {
+    while (is_h2_preface_start(start) && start.size() < http2::kClientPrefaceSize) {
       auto r = co_await client.recv_until(head_deadline ? head_deadline : idle_deadline);
       if (r && !head_deadline)
         head_deadline = w.worker.now() + uint64_t{cfg->timeouts.request_head_ms} * kMs;
@@ -689,7 +690,8 @@ runtime::Task<void> http_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cli
         co_await client.close();
         co_return;
       }
-      start.append(r->view().substr(0, kH2PrefaceSize - std::min(start.size(), kH2PrefaceSize)));
+      start.append(r->view().substr(
+          0, http2::kClientPrefaceSize - std::min(start.size(), http2::kClientPrefaceSize)));
       got.append(std::move(*r));
     }
     if (is_h2_preface_start(start)) {

@@ -228,9 +228,7 @@ runtime::Task<void> https_session(WorkerCtx& w, ListenerPtr l, net::TcpStream cl
 runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client,
                                buffer::BufferChain received);
 runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, TlsStream client);
-/// The length of the HTTP/2 connection preface, and whether `bytes` are a prefix of it (or
-/// start with all of it).
-inline constexpr size_t kH2PrefaceSize = 24;
+/// Whether `bytes` are a prefix of the HTTP/2 connection preface (or start with all of it).
 [[nodiscard]] bool is_h2_preface_start(std::string_view bytes) noexcept;
 runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
 
