@@ -399,7 +399,7 @@ def test_check(tmp, origin_a):
                        timeout=10)
     check(r.returncode == 2, f"--check bad exit code {r.returncode}")
     check(r.stderr.strip() == f"kakehi: {bad}:4:1: listeners[0]: unknown key \"bogus\" "
-          "(allowed: address, kind, active, timeouts, limits, answers, tls)",
+          "(allowed: address, kind, active, timeouts, limits, answers, tls, http2)",
           "--check bad message: " + r.stderr)
     r = subprocess.run([KAKEHI, "-c", os.path.join(tmp, "missing.toml")], capture_output=True,
                        text=True, timeout=10)
