@@ -88,7 +88,7 @@ struct Listener {
   Limits limits;
   Answers answers;  ///< per-listener templates (a cluster's own template wins)
   bool active = true;
-  ListenerTls tls;  ///< HTTPS only
+  ListenerTls tls;      ///< HTTPS only
   Http2Settings http2;  ///< HTTP and HTTPS
   bool operator==(const Listener&) const = default;
 };
