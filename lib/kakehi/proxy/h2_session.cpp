@@ -832,8 +832,7 @@ runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime
   // last piece carries END_STREAM. A write that fails once the backend has answered (it may
   // reset the stream with NO_ERROR after a complete response, RFC 9113 §8.1) is not an error:
   // the response decides.
-  bool write_failed = false;
-  while (!bodiless && !write_failed) {
+  while (!bodiless) {
     if (!co_await wait_body(s)) co_return;
     buffer::BufferChain pending;
     std::swap(pending, s.body);  // on_data may append while a write waits
@@ -853,10 +852,7 @@ runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime
     conn_.consume(s.id, taken);
     wake_writer();
     if (st == H2Stream::Status::Timeout) co_return failed(st);
-    if (st != H2Stream::Status::Ok) {
-      write_failed = true;
-      break;
-    }
+    if (st != H2Stream::Status::Ok) break;
     if (!s.body_done || !s.body.empty()) continue;
     if (!ended) {
       if (!s.trailers.empty())
@@ -865,7 +861,6 @@ runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime
         st = co_await up.write({}, true, now() + wait_ns);
     }
     if (s.gone) co_return;
-    write_failed = st != H2Stream::Status::Ok;
     break;
   }
 
