@@ -1,6 +1,6 @@
-// HTTP/2 towards backends, end to end against a real h2 origin: nginx (run as a child process
-// with a generated configuration, cleartext h2c or h2 over TLS with a certificate made by the
-// openssl CLI) proxying to a Beast HttpOrigin, so every origin endpoint works through it.
+// HTTP/2 towards backends, end to end against a real h2 origin: nginx (support/nginx_h2.hpp;
+// cleartext h2c, or h2 over TLS with a certificate made here by the openssl CLI) proxying to a
+// Beast HttpOrigin, so every origin endpoint works through it.
 // `X-H2-Conn` (nginx's $connection) names the HTTP/2 connection a request came on. Clients
 // speak HTTP/1.1 to the proxy. Skipped with a message when nginx is not installed.
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "rig.hpp"
+#include "support/nginx_h2.hpp"
 
 using namespace kakehi::test;
 using namespace kakehi;
@@ -31,13 +32,6 @@ std::string slurp(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-struct NginxOptions {
-  bool tls = false;
-  bool http2 = true;                    // false: TLS without h2 (ALPN never selects "h2")
-  uint32_t max_concurrent_streams = 0;  // 0: nginx's default (128)
-  uint32_t keepalive_requests = 0;      // 0: nginx's default (1000); then GOAWAY
-};
 
 // A temp dir with a test CA and a leaf for "backend.test" it signed (ECDSA P-256).
 struct Certs {
@@ -69,83 +63,9 @@ const Certs& certs() {
   return c;
 }
 
-// nginx in the foreground, one process (no master), its files in a temp dir; stopped by PID.
-class Nginx {
- public:
-  Nginx(const HttpOrigin& origin, NginxOptions o) : origin_(origin.address()), opts_(o) {
-    char tmpl[] = "/tmp/kakehi-h2b-nginx-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    start(free_port());
-  }
-  ~Nginx() {
-    stop();
-    std::filesystem::remove_all(dir_);
-  }
-  Nginx(const Nginx&) = delete;
-  Nginx& operator=(const Nginx&) = delete;
-
-  uint16_t port() const noexcept { return port_; }
-  std::string address() const { return local(port_); }
-  /// Kills nginx now (SIGKILL by PID): its connections end without a GOAWAY.
-  void stop() {
-    if (child_) child_->kill();
-    child_.reset();
-  }
-  /// Starts it again on the same port.
-  void restart() {
-    stop();
-    start(port_);
-  }
-  std::string error_log() const { return slurp(dir_ + "/error.log"); }
-  /// nginx's "Active connections" (the h2c request asking counts itself), -1 on failure.
-  int active_connections() const {
-    auto r = curl({"--http2-prior-knowledge", "http://" + address() + "/nginx_status"});
-    const std::string key = "Active connections: ";
-    size_t at = r.body.find(key);
-    return r.status == 200 && at != std::string::npos ? std::atoi(r.body.c_str() + at + key.size())
-                                                      : -1;
-  }
-
- private:
-  void start(uint16_t port) {
-    port_ = port;
-    std::ofstream conf(dir_ + "/nginx.conf");
-    conf << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-         << "error_log " << dir_ << "/error.log warn;\npid " << dir_ << "/nginx.pid;\n"
-         << "events { worker_connections 1024; }\n"
-         << "http {\n  access_log off;\n"
-         << "  client_body_temp_path " << dir_ << "/body;\n  proxy_temp_path " << dir_
-         << "/proxy;\n  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_
-         << "/uwsgi;\n  scgi_temp_path " << dir_ << "/scgi;\n"
-         << "  client_max_body_size 0;\n  proxy_request_buffering off;\n  proxy_buffering off;\n";
-    if (opts_.max_concurrent_streams)
-      conf << "  http2_max_concurrent_streams " << opts_.max_concurrent_streams << ";\n";
-    if (opts_.keepalive_requests)
-      conf << "  keepalive_requests " << opts_.keepalive_requests << ";\n";
-    conf << "  server {\n    listen 127.0.0.1:" << port << (opts_.tls ? " ssl" : "")
-         << (opts_.http2 ? " http2" : "") << ";\n";
-    if (opts_.tls)
-      conf << "    ssl_certificate " << certs().at("leaf.pem") << ";\n    ssl_certificate_key "
-           << certs().at("leaf.key") << ";\n";
-    conf << "    location = /nginx_status {\n      stub_status;\n    }\n";
-    conf << "    location / {\n      proxy_pass http://" << origin_ << ";\n"
-         << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
-         << "      add_header X-H2-Conn $connection always;\n    }\n  }\n}\n";
-    conf.close();
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{kNginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e",
-                                 dir_ + "/error.log"},
-        false);
-    REQUIRE_MESSAGE(eventually([&] { return !connect_refused(port_); }), error_log());
-  }
-
-  std::string origin_;
-  NginxOptions opts_;
-  std::string dir_;
-  uint16_t port_ = 0;
-  std::unique_ptr<Child> child_;
-};
+NginxOptions tls_options(bool http2 = true) {
+  return {.tls_cert = certs().at("leaf.pem"), .tls_key = certs().at("leaf.key"), .http2 = http2};
+}
 
 config::Cluster h2_cluster(const std::string& id, bool tls = false) {
   config::Cluster c = cluster(id);
@@ -237,7 +157,7 @@ std::set<std::string> conns(const std::vector<Outcome>& v) {
 TEST_CASE("h2 backend: bodies both ways through h2c, framing kept for HTTP/1.1 clients") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   H2Rig h(std::vector<std::string>{nginx.address()});
 
   auto r = curl_get(h.rig.port, "/id", "app.test");
@@ -289,7 +209,7 @@ TEST_CASE("h2 backend: bodies both ways through h2c, framing kept for HTTP/1.1 c
 TEST_CASE("h2 backend: 32 concurrent clients are multiplexed on few connections") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   H2Rig h(std::vector<std::string>{nginx.address()});
   auto all = get_concurrently(h.rig.port, "/slow/200", 32, 3);
   CHECK(all.size() == 96);
@@ -303,7 +223,7 @@ TEST_CASE("h2 backend: 32 concurrent clients are multiplexed on few connections"
 TEST_CASE("h2 backend: the backend's MAX_CONCURRENT_STREAMS is respected") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {.max_concurrent_streams = 4});
+  Nginx nginx(origin.address(), {.max_concurrent_streams = 4});
   H2Rig h(std::vector<std::string>{nginx.address()});
   auto all = get_concurrently(h.rig.port, "/slow/300", 16, 2);
   CHECK(all.size() == 32);
@@ -317,7 +237,7 @@ TEST_CASE("h2 backend: the backend's MAX_CONCURRENT_STREAMS is respected") {
 TEST_CASE("h2 backend: streams above a GOAWAY's last stream id are retried on a new connection") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {.keepalive_requests = 10});
+  Nginx nginx(origin.address(), {.keepalive_requests = 10});
   H2Rig h(std::vector<std::string>{nginx.address()});
 
   auto seq = get_many(h.rig.port, "/id", 100);
@@ -337,7 +257,7 @@ TEST_CASE("h2 backend: streams above a GOAWAY's last stream id are retried on a 
 TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is refused") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {.tls = true});
+  Nginx nginx(origin.address(), tls_options());
   H2Rig h(std::vector<std::string>{nginx.address()}, true);
   auto r = curl_get(h.rig.port, "/id", "app.test");
   CHECK(r.status == 200);
@@ -352,7 +272,7 @@ TEST_CASE("h2 backend: over TLS with ALPN h2; a TLS backend without h2 is refuse
 
   // nginx without h2 on that port refuses the handshake (no protocol in common): as for any
   // TLS failure, 503.
-  Nginx h1only(origin, {.tls = true, .http2 = false});
+  Nginx h1only(origin.address(), tls_options(false));
   H2Rig refused(std::vector<std::string>{h1only.address()}, true);
   CHECK(curl_get(refused.rig.port, "/id", "app.test").status == 503);
 
@@ -380,7 +300,7 @@ TEST_CASE("h2 backend: a backend that is down answers 503") {
 TEST_CASE("h2 backend: the connection killed mid-response ends the client's; the proxy goes on") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   H2Rig h(std::vector<std::string>{nginx.address()});
   CHECK(curl_get(h.rig.port, "/id", "app.test").status == 200);
 
@@ -392,7 +312,7 @@ TEST_CASE("h2 backend: the connection killed mid-response ends the client's; the
                       {"-H", "Host: app.test", "--limit-rate", "2M"}, 30);
   });
   std::this_thread::sleep_for(1500ms);
-  nginx.stop();
+  nginx.kill();
   reader.join();
   CHECK(d.bytes < n);
   CHECK(d.curl_exit != 0);
@@ -407,7 +327,7 @@ TEST_CASE("h2 backend: the connection killed mid-response ends the client's; the
 TEST_CASE("h2 backend: a client that stops reading holds back only its own stream") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   H2Rig h(std::vector<std::string>{nginx.address()});
   RawClient stalled(h.rig.port);
   REQUIRE(stalled.send_all("GET /bytes/268435456 HTTP/1.1\r\nHost: app.test\r\n\r\n"));
@@ -426,7 +346,7 @@ TEST_CASE("h2 backend: a client that stops reading holds back only its own strea
 TEST_CASE("h2 backend: an idle connection is closed after backend_idle_timeout_ms") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   proxy::ProxyOptions o = rig_options();
   o.backend_idle_timeout_ms = 200;
   H2Rig h(std::vector<std::string>{nginx.address()}, false, std::move(o));
@@ -444,7 +364,7 @@ TEST_CASE("h2 backend: an idle connection is closed after backend_idle_timeout_m
 TEST_CASE("h2 backend: connections to a backend removed from the configuration are closed") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {});
+  Nginx nginx(origin.address());
   H2Rig h(std::vector<std::string>{nginx.address()});
   auto all = get_concurrently(h.rig.port, "/id", 4, 3);
   CHECK(count_ok(all) == 12);
@@ -459,7 +379,7 @@ TEST_CASE("h2 backend: connections to a backend removed from the configuration a
 TEST_CASE("h2 backend: under load (wrk, 64 connections) every response is a 2xx") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");
-  Nginx nginx(origin, {.keepalive_requests = 500});  // GOAWAYs under load too
+  Nginx nginx(origin.address(), {.keepalive_requests = 500});  // GOAWAYs under load too
   H2Rig h(std::vector<std::string>{nginx.address()});
   auto r = wrk(h.url("/id"), 2, 64, 3, {"-H", "Host: app.test"});
   REQUIRE(r.parsed);

@@ -1,7 +1,8 @@
-// NginxH2 (nginx_h2.hpp): nginx in the foreground, one process (no master), its files in a temp
+// Nginx (nginx_h2.hpp): nginx in the foreground, one process (no master), its files in a temp
 // dir. It runs under a `sh` watchdog that holds a pipe from this process: if the test process
 // dies without running destructors (abort, SIGKILL by a test runner), the pipe ends and the
-// watchdog kills nginx and removes the temp dir, so no server outlives its test.
+// watchdog kills nginx and removes the temp dir, so no server outlives its test. Each run
+// (construction, restart()) has its own temp dir and watchdog.
 #include "support/nginx_h2.hpp"
 
 #include <poll.h>
@@ -34,11 +35,21 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-NginxH2::NginxH2(std::string origin) : origin_(std::move(origin)) {
-  char tmpl[] = "/tmp/kakehi-nginx-h2-XXXXXX";
+Nginx::Nginx(std::string origin, NginxOptions options)
+    : origin_(std::move(origin)), options_(std::move(options)) {
+  if (options_.tls_cert.empty() != options_.tls_key.empty())
+    throw std::invalid_argument("nginx: TLS needs both a certificate and a key");
+  port_ = free_port();
+  start();
+}
+
+Nginx::~Nginx() { stop(); }
+
+void Nginx::start() {
+  char tmpl[] = "/tmp/kakehi-nginx-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  port_ = free_port();
+  const bool tls = !options_.tls_cert.empty();
   std::ofstream conf(dir_ + "/nginx.conf");
   conf << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
        << "error_log " << dir_ << "/error.log warn;\npid " << dir_ << "/nginx.pid;\n"
@@ -46,17 +57,21 @@ NginxH2::NginxH2(std::string origin) : origin_(std::move(origin)) {
        << "http {\n  access_log off;\n"
        << "  client_body_temp_path " << dir_ << "/body;\n  proxy_temp_path " << dir_
        << "/proxy;\n  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_
-       << "/uwsgi;\n  scgi_temp_path " << dir_
-       << "/scgi;\n"
-       // No GOAWAY every 1000 requests (nginx's default): an upload racing one cannot be
-       // replayed once a body byte went out, a known limit tested in h2_backend_test; the
-       // matrix suites are about everything else.
-       << "  server {\n    listen 127.0.0.1:" << port_ << " http2;\n"
-       << "    keepalive_requests 1000000;\n"
+       << "/uwsgi;\n  scgi_temp_path " << dir_ << "/scgi;\n"
+       << "  client_max_body_size 0;\n  proxy_request_buffering off;\n  proxy_buffering off;\n"
+       << "  keepalive_requests " << options_.keepalive_requests << ";\n";
+  if (options_.max_concurrent_streams)
+    conf << "  http2_max_concurrent_streams " << options_.max_concurrent_streams << ";\n";
+  conf << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "")
+       << (options_.http2 ? " http2" : "") << ";\n";
+  if (tls)
+    conf << "    ssl_certificate " << options_.tls_cert << ";\n    ssl_certificate_key "
+         << options_.tls_key << ";\n";
+  conf << "    location = /nginx_status {\n      stub_status;\n    }\n"
        << "    location / {\n      proxy_pass http://" << origin_ << ";\n"
        << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
-       << "      proxy_set_header Host $http_host;\n      proxy_buffering off;\n"
-       << "      proxy_request_buffering off;\n      client_max_body_size 0;\n    }\n  }\n}\n";
+       << "      proxy_set_header Host $http_host;\n"
+       << "      add_header X-H2-Conn $connection always;\n    }\n  }\n}\n";
   conf.close();
   // The watchdog prints nginx's PID, then waits for EOF on its stdin (our end of the pipe).
   // Its own output then goes nowhere: a write to our dead pipes would kill it with SIGPIPE
@@ -86,17 +101,19 @@ NginxH2::NginxH2(std::string origin) : origin_(std::move(origin)) {
   if (nginx_pid_ <= 0 || !up) {
     std::string log = error_log();
     stop();
-    throw std::runtime_error("nginx (h2 front for " + origin_ + ") did not start: " + log);
+    throw std::runtime_error("nginx (in front of " + origin_ + ") did not start: " + log);
   }
 }
 
-NginxH2::~NginxH2() { stop(); }
-
-void NginxH2::stop() {
+void Nginx::kill() {
   if (nginx_pid_ > 0) ::kill(nginx_pid_, SIGKILL);
   nginx_pid_ = -1;
+}
+
+void Nginx::stop() {
+  kill();
   if (watchdog_) {
-    // EOF on its stdin ends the watchdog's loop; it exits after a no-op kill.
+    // EOF on its stdin ends the watchdog's loop; it reaps nginx and removes the temp dir.
     watchdog_->close_stdin();
     (void)watchdog_->finish(Clock::now() + 5s);
     watchdog_.reset();
@@ -105,16 +122,36 @@ void NginxH2::stop() {
   dir_.clear();
 }
 
-std::string NginxH2::address() const { return local(port_); }
+void Nginx::restart() {
+  stop();
+  start();
+}
 
-std::string NginxH2::error_log() const { return slurp(dir_ + "/error.log"); }
+std::string Nginx::address() const { return local(port_); }
+
+std::string Nginx::error_log() const { return slurp(dir_ + "/error.log"); }
+
+int Nginx::active_connections() const {
+  const bool tls = !options_.tls_cert.empty();
+  std::vector<std::string> args;
+  if (tls)
+    args.push_back("-k");  // a status query: the certificate names a test host, not 127.0.0.1
+  else if (options_.http2)
+    args.push_back("--http2-prior-knowledge");
+  args.push_back((tls ? "https://" : "http://") + address() + "/nginx_status");
+  auto r = curl(args);
+  const std::string key = "Active connections: ";
+  size_t at = r.body.find(key);
+  return r.status == 200 && at != std::string::npos ? std::atoi(r.body.c_str() + at + key.size())
+                                                    : -1;
+}
 
 std::string h2_front(const std::string& origin_address) {
   static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<NginxH2>> fronts;
+  static std::map<std::string, std::unique_ptr<Nginx>> fronts;
   std::lock_guard lock(mu);
   auto& f = fronts[origin_address];
-  if (!f) f = std::make_unique<NginxH2>(origin_address);
+  if (!f) f = std::make_unique<Nginx>(origin_address);
   return f->address();
 }
 
