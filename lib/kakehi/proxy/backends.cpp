@@ -129,7 +129,8 @@ runtime::Task<std::optional<BackendStream>> WorkerCtx::reconnect(BackendRuntime&
 
 buffer::Slice WorkerCtx::compact(buffer::Slice big) {
   constexpr uint32_t kMaxCompact = 2048;
-  if (big.size() > kMaxCompact) return big;
+  // After shutdown() no slab is kept: this context outlives the worker's buffer pool.
+  if (big.size() > kMaxCompact || shut_down_) return big;
   if (slab_.empty() || slab_.size() - slab_used_ < big.size()) {
     auto fresh = worker.pool().acquire();
     if (!fresh) return big;

@@ -187,6 +187,7 @@ class WorkerCtx {
  private:
   buffer::Slice slab_;  ///< the current head slab buffer (whole buffer)
   uint32_t slab_used_ = 0;
+  bool shut_down_ = false;  ///< shutdown() ran: sessions still finishing get no new slab
 };
 
 /// Bounds a write: declared before awaiting it, it shuts the socket down if the write has not

@@ -163,6 +163,7 @@ void WorkerCtx::shutdown() {
   view.reset();
   backends.clear();
   slab_ = {};
+  shut_down_ = true;
 }
 
 void WorkerCtx::close_idle(const ListenerRt* l) {
