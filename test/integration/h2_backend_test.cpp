@@ -206,6 +206,32 @@ TEST_CASE("h2 backend: bodies both ways through h2c, framing kept for HTTP/1.1 c
   CHECK(conns(seq).size() == 1);
 }
 
+// RFC 9113 §8.1: a backend may answer before the request body ends (nginx's 413 for a body
+// over the location's 1 KiB, then RST_STREAM NO_ERROR, or a window that never opens). The
+// client gets that answer, not a 502 for the failed body write or a 504 for a body nobody
+// reads; the rest of the body goes nowhere.
+TEST_CASE("h2 backend: an answer before the end of the request body is relayed") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin.address());
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  for (uint64_t n : {100'000ull, 8ull << 20}) {
+    CAPTURE(n);
+    for (bool chunked : {false, true}) {
+      CAPTURE(chunked);
+      auto u = curl_upload(h.url("/limited/upload"),
+                           {"-H", "Host: app.test", "-H", "Expect:", "-w", "\n%{http_code}"}, n,
+                           chunked, 30);
+      CAPTURE(u.err);
+      CHECK(u.out.ends_with("\n413"));
+    }
+  }
+  // The stream's end freed what it held: the proxy and the backend connection go on.
+  auto r = curl_get(h.rig.port, "/id", "app.test");
+  CHECK(r.status == 200);
+  CHECK(r.body == "o");
+}
+
 TEST_CASE("h2 backend: 32 concurrent clients are multiplexed on few connections") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");

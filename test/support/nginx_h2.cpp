@@ -67,11 +67,17 @@ void Nginx::start() {
   if (tls)
     conf << "    ssl_certificate " << options_.tls_cert << ";\n    ssl_certificate_key "
          << options_.tls_key << ";\n";
+  const std::string to_origin = "      proxy_pass http://" + origin_ +
+                                ";\n      proxy_http_version 1.1;\n"
+                                "      proxy_set_header Connection \"\";\n"
+                                "      proxy_set_header Host $http_host;\n"
+                                "      add_header X-H2-Conn $connection always;\n";
+  // /limited/: bodies over 1 KiB are answered 413 before they end (an early response).
   conf << "    location = /nginx_status {\n      stub_status;\n    }\n"
-       << "    location / {\n      proxy_pass http://" << origin_ << ";\n"
-       << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
-       << "      proxy_set_header Host $http_host;\n"
-       << "      add_header X-H2-Conn $connection always;\n    }\n  }\n}\n";
+       << "    location /limited/ {\n      client_max_body_size 1k;\n"
+       << to_origin << "    }\n"
+       << "    location / {\n"
+       << to_origin << "    }\n  }\n}\n";
   conf.close();
   // The watchdog prints nginx's PID, then waits for EOF on its stdin (our end of the pipe).
   // Its own output then goes nowhere: a write to our dead pipes would kill it with SIGPIPE

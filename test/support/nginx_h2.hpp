@@ -4,7 +4,8 @@
 // protocol matrix (KAKEHI_TEST_BACKEND=h2) puts one in front of each HttpOrigin so the proxy's
 // clusters speak HTTP/2 to a real h2 server; h2_backend_test runs its own with options.
 // Every response carries `X-H2-Conn` (nginx's $connection: which connection a request came
-// on); `/nginx_status` is nginx's stub_status. Test-only code: failures throw.
+// on); `/nginx_status` is nginx's stub_status; under `/limited/` a request body over 1 KiB is
+// answered 413 before it ends. Test-only code: failures throw.
 #pragma once
 
 #include <sys/types.h>

@@ -555,8 +555,15 @@ runtime::Task<bool> H2Stream::replay() {
   co_return co_await join(std::move(b), deadline) == Status::Ok;
 }
 
+bool H2Stream::answered() const noexcept {
+  return final_head_ || std::any_of(heads_.begin(), heads_.end(), [](const Head& h) {
+           return h.kind == http2::HeadKind::Response;
+         });
+}
+
 runtime::Task<H2Stream::Status> H2Stream::write(std::span<const std::byte> data, bool end,
                                                 uint64_t deadline_ns) {
+  if (answered()) co_return Status::Answered;
   if (failed_) {
     const bool replayed = co_await replay();
     if (!replayed) co_return Status::Failed;
@@ -566,16 +573,19 @@ runtime::Task<H2Stream::Status> H2Stream::write(std::span<const std::byte> data,
   http2::Connection& e = conn_->engine();
   if (!e.submit_data(id_, data, end)) co_return Status::Failed;
   conn_->wake_writer();
-  while (!failed_ && conn_ && e.queued_data(id_) > kMaxQueuedBody) {
+  // (A response head wakes the stream too: on_headers notifies.)
+  while (!failed_ && conn_ && e.queued_data(id_) > kMaxQueuedBody && !answered()) {
     write_waiting_ = true;
     const bool woken = co_await signal_.wait(deadline_ns);
     write_waiting_ = false;
     if (!woken) co_return Status::Timeout;
   }
+  if (answered()) co_return Status::Answered;
   co_return failed_ ? Status::Failed : Status::Ok;
 }
 
 H2Stream::Status H2Stream::write_trailers(const http2::FieldList& trailers) {
+  if (answered()) return Status::Answered;
   if (!conn_ || id_ == 0 || failed_) return Status::Failed;
   body_sent_ = true;
   if (!conn_->engine().submit_trailers(id_, trailers)) return Status::Failed;

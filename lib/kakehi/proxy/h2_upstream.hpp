@@ -76,6 +76,8 @@ class H2Stream {
     Unavailable,  ///< no backend could take the stream (none eligible, connects failed): 503
     Failed,       ///< the stream or its connection failed (reset, GOAWAY with error, I/O): 502
     Timeout,      ///< the deadline passed: 504 before the response head
+    Answered,     ///< write: the backend's final response came before the request's end
+                  ///< (RFC 9113 §8.1): send no more, relay the response
   };
 
   explicit H2Stream(WorkerCtx& w) : w_(w) {}
@@ -94,11 +96,13 @@ class H2Stream {
   size_t backend_index() const noexcept { return index_; }
 
   /// Queues request body bytes (copied), `end`: the last ones. Returns once the stream's queued
-  /// bytes are below a bound (the backend's windows let them out), or Timeout/Failed. A stream
+  /// bytes are below a bound (the backend's windows let them out), or Timeout/Failed, or
+  /// Answered as soon as the backend's final response head is here (the rest of the body is
+  /// then not wanted; the response may be complete, the stream reset with NO_ERROR). A stream
   /// the backend did not process is first sent again (as in read_head) if this is its first
   /// body byte.
   runtime::Task<Status> write(std::span<const std::byte> data, bool end, uint64_t deadline_ns);
-  /// Ends the request body with trailers.
+  /// Ends the request body with trailers (Answered as for write()).
   Status write_trailers(const http2::FieldList& trailers);
 
   /// Waits for the next response head: Informational (1xx, repeat) or Response. Before the
@@ -134,6 +138,8 @@ class H2Stream {
   runtime::Task<bool> replay();
   void reset_response() noexcept;
   void detach();
+  /// The final response head arrived (taken by read_head or still queued).
+  bool answered() const noexcept;
 
   WorkerCtx& w_;
   std::shared_ptr<H2Conn> conn_;

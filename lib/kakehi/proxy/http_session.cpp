@@ -529,8 +529,13 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward_h2(Cluste
         co_return co_await answer(http1::status(step.error), {}, true);
       if (step.event == http1::Event::Body && !step.data.empty()) {
         st = co_await up.write(std::as_bytes(std::span(step.data)), false, now() + wait_ns);
-        if (st != H2Stream::Status::Ok)
-          co_return co_await answer(st == H2Stream::Status::Timeout ? 504 : 502, {}, true);
+        if (st == H2Stream::Status::Timeout) co_return co_await answer(504, {}, true);
+        if (st != H2Stream::Status::Ok) {
+          // The backend answered early (or its stream failed, and read_head says so): the
+          // rest of this body is not read, so the connection ends after the response.
+          client_keep_ = false;
+          co_return co_await relay_h2_response(up, fwd, request_id, sticky);
+        }
       }
       in_.consume(step.consumed);
       if (step.event == http1::Event::Complete) break;
@@ -547,9 +552,8 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward_h2(Cluste
       }
       st = up.write_trailers(trailers);
     }
-    if (st != H2Stream::Status::Ok)
-      co_return co_await answer(st == H2Stream::Status::Timeout ? 504 : 502, {}, true);
-    request_done_ = true;
+    if (st == H2Stream::Status::Timeout) co_return co_await answer(504, {}, true);
+    request_done_ = true;  // read whole: an early response (Answered) is relayed as any other
   }
   co_return co_await relay_h2_response(up, fwd, request_id, sticky);
 }
