@@ -14,6 +14,7 @@ ProvidedBuffers::ProvidedBuffers(Ring& ring, buffer::BufferPool& pool, uint32_t 
       pool_(pool),
       write_reserve_(write_reserve),
       entries_(std::bit_ceil(pool.count())),
+      depth_(std::min(entries_, kMinDepth)),
       owned_(pool.count(), 0) {
   br_bytes_ = entries_ * sizeof(io_uring_buf);
   void* mem =
@@ -43,7 +44,18 @@ ProvidedBuffers::~ProvidedBuffers() {
 }
 
 void ProvidedBuffers::replenish() {
-  const uint32_t room = entries_ - kernel_owned_;
+  // Twice the busiest turn of this window and the last one: bursts find room, and a depth
+  // grown by a burst (or by wait_for_buffers) shrinks back within two windows of calm.
+  peak_ = std::max(peak_, taken_);
+  taken_ = 0;
+  if (++turns_ == kWindowTurns) {
+    depth_ = std::clamp(2 * std::max(peak_, last_peak_), std::min(entries_, kMinDepth), entries_);
+    last_peak_ = peak_;
+    peak_ = 0;
+    turns_ = 0;
+  }
+  depth_ = std::max(depth_, std::min(entries_, 2 * peak_));
+  const uint32_t room = depth_ > kernel_owned_ ? depth_ - kernel_owned_ : 0;
   const int mask = io_uring_buf_ring_mask(entries_);
   int added = 0;
   while (static_cast<uint32_t>(added) < room) {

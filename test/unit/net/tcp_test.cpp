@@ -288,6 +288,60 @@ TEST_CASE("idle connections hold no buffer") {
   CHECK(w.live_tasks() == 0);
 }
 
+// The ring holds a small set of buffers that stay warm in the caches (ProvidedBuffers): 64 at
+// rest, more while turns take many, back to 64 after two calm windows.
+TEST_CASE("the provided-buffer ring follows bursts and shrinks back") {
+  Worker w;
+  REQUIRE(w.pool().count() > 1024);
+  CHECK(w.buffers().depth() == ProvidedBuffers::kMinDepth);
+  CHECK(w.buffers().kernel_owned() == ProvidedBuffers::kMinDepth);
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  constexpr int kConns = 300;
+  const int got = w.block_on([](Worker& wk, TcpListener& lst) -> Task<int> {
+    std::vector<TcpStream> clients, servers;
+    for (int i = 0; i < kConns; ++i) {
+      auto c = co_await TcpStream::connect(wk, lst.local_address());
+      REQUIRE(c);
+      clients.push_back(std::move(*c));
+      auto s = co_await lst.accept();
+      REQUIRE(s);
+      servers.push_back(std::move(*s));
+    }
+    int received = 0;
+    std::vector<Task<void>> ts;
+    for (auto& s : servers)
+      ts.push_back([](TcpStream& st, int& n) -> Task<void> {
+        auto r = co_await st.recv();
+        if (r && r->size() == 1) ++n;
+      }(s, received));
+    // Every client sends one byte in the same turn: their recvs complete together.
+    ts.push_back([](std::vector<TcpStream>& cs) -> Task<void> {
+      static const char one = 'x';
+      std::vector<Task<void>> writes;
+      for (auto& c : cs)
+        writes.push_back([](TcpStream& cl) -> Task<void> {
+          (void)co_await cl.write_all(std::as_bytes(std::span(&one, 1)));
+        }(c));
+      co_await when_all(std::move(writes));
+    }(clients));
+    co_await when_all(std::move(ts));
+    for (auto& s : servers) co_await s.close();
+    for (auto& c : clients) co_await c.close();
+    co_return received;
+  }(w, *l));
+  CHECK(got == kConns);
+  const uint32_t grown = w.buffers().depth();
+  MESSAGE("ring depth after " << kConns << " recvs at once: " << grown);
+  CHECK(grown > ProvidedBuffers::kMinDepth);
+  // The rest of the burst's window, then two windows of quiet turns.
+  w.block_on([]() -> Task<void> {
+    for (uint32_t i = 0; i < 3 * ProvidedBuffers::kWindowTurns; ++i) co_await yield();
+  }());
+  CHECK(w.buffers().depth() == ProvidedBuffers::kMinDepth);
+  CHECK(w.pool().in_use() == w.buffers().kernel_owned());
+}
+
 TEST_CASE("SEND_ZC of a 64 MiB payload arrives intact") {
   const auto payload = random_bytes(64u << 20, 99);
   const uint64_t expected = fnv1a(kFnvBasis, payload);
