@@ -25,8 +25,8 @@ struct NginxOptions {
   bool http2 = true;                    // false: HTTP/1.1 only (over TLS: ALPN never "h2")
   uint32_t max_concurrent_streams = 0;  // 0: nginx's default (128)
   // Requests per connection before nginx sends GOAWAY; not nginx's default (1000): an upload
-  // racing a GOAWAY cannot be replayed once a body byte went out, a known limit that
-  // h2_backend_test tests with small values. The other suites are about everything else.
+  // over 64 KiB racing a GOAWAY cannot be replayed once a body byte went out, a known limit
+  // (h2_backend_test tests GOAWAYs with small values). The other suites are about the rest.
   uint32_t keepalive_requests = 1000000;
 };
 

@@ -45,6 +45,9 @@ constexpr uint64_t kHousekeepingNs = 1000 * kMs;
 constexpr uint64_t kWriteTimeoutNs = 30'000 * kMs;
 // Replays of a stream the backend did not process (GOAWAY, REFUSED_STREAM).
 constexpr uint32_t kMaxReplays = 3;
+// Request body bytes a stream keeps so that it can be replayed (beyond: no replay once a body
+// byte went out); freed when the response head arrives.
+constexpr size_t kReplayBody = 64 * 1024;
 // Wake-ups one wait for a stream event may take (each is an event on the stream: a bound that
 // only a broken peer could reach). The wait loops are bounded and keep co_await out of `if`
 // conditions: with GCC 12.2 -O2, `for (;;) { ... if (!co_await signal_.wait(d)) co_return ...; }`
@@ -542,9 +545,11 @@ runtime::Task<H2Stream::Status> H2Stream::wait_submitted(uint64_t deadline_ns) {
 
 // Sends the request again on a new stream to the same backend when the backend did not process
 // it (above a GOAWAY's last stream id, or REFUSED_STREAM: §8.7) and nothing of it is gone for
-// good: no body byte written, no head passed up.
+// good: every body byte written is kept (at most kReplayBody; sent again after the head), no
+// head passed up.
 runtime::Task<bool> H2Stream::replay() {
-  if (!failed_ || !retryable_ || body_sent_ || got_head_ || replays_ >= kMaxReplays || !backend_)
+  if (!failed_ || !retryable_ || (body_sent_ && !body_kept_) || got_head_ ||
+      replays_ >= kMaxReplays || !backend_)
     co_return false;
   ++replays_;
   ++w_.stats.stale_retries;
@@ -552,7 +557,11 @@ runtime::Task<bool> H2Stream::replay() {
   detach();
   reset_response();
   const uint64_t deadline = w_.worker.now() + uint64_t{connect_timeout_ms_} * kMs;
-  co_return co_await join(std::move(b), deadline) == Status::Ok;
+  const Status st = co_await join(std::move(b), deadline);
+  if (st != Status::Ok) co_return false;
+  if (body_sent_ && !conn_->engine().submit_data(id_, sent_body_, end_sent_)) co_return false;
+  conn_->wake_writer();
+  co_return true;
 }
 
 bool H2Stream::answered() const noexcept {
@@ -564,30 +573,52 @@ bool H2Stream::answered() const noexcept {
 runtime::Task<H2Stream::Status> H2Stream::write(std::span<const std::byte> data, bool end,
                                                 uint64_t deadline_ns) {
   if (answered()) co_return Status::Answered;
-  if (failed_) {
-    const bool replayed = co_await replay();
-    if (!replayed) co_return Status::Failed;
-  }
-  if (!conn_ || id_ == 0 || failed_) co_return Status::Failed;
   body_sent_ = true;
-  http2::Connection& e = conn_->engine();
-  if (!e.submit_data(id_, data, end)) co_return Status::Failed;
-  conn_->wake_writer();
-  // (A response head wakes the stream too: on_headers notifies.)
-  while (!failed_ && conn_ && e.queued_data(id_) > kMaxQueuedBody && !answered()) {
-    write_waiting_ = true;
-    const bool woken = co_await signal_.wait(deadline_ns);
-    write_waiting_ = false;
-    if (!woken) co_return Status::Timeout;
+  keep_body(data, end);
+  // With the body kept, a replay sends `data` too (it is in sent_body_).
+  bool submitted = false;
+  for (uint32_t round = 0; round <= kMaxReplays; ++round) {
+    if (failed_) {
+      const bool replayed = co_await replay();
+      if (!replayed) co_return Status::Failed;
+      submitted = true;
+    }
+    if (!conn_ || id_ == 0 || failed_) co_return Status::Failed;
+    http2::Connection& e = conn_->engine();
+    if (!submitted && !e.submit_data(id_, data, end)) co_return Status::Failed;
+    submitted = true;
+    conn_->wake_writer();
+    // (A response head wakes the stream too: on_headers notifies.)
+    while (!failed_ && conn_ && e.queued_data(id_) > kMaxQueuedBody && !answered()) {
+      write_waiting_ = true;
+      const bool woken = co_await signal_.wait(deadline_ns);
+      write_waiting_ = false;
+      if (!woken) co_return Status::Timeout;
+    }
+    if (answered()) co_return Status::Answered;
+    if (!failed_) co_return Status::Ok;
+    // Refused or above a GOAWAY while its bytes waited: replayed in the next round if it can be.
   }
-  if (answered()) co_return Status::Answered;
-  co_return failed_ ? Status::Failed : Status::Ok;
+  co_return Status::Failed;
+}
+
+void H2Stream::keep_body(std::span<const std::byte> data, bool end) {
+  end_sent_ = end;
+  if (!body_kept_) return;
+  if (sent_body_.size() + data.size() > kReplayBody) {
+    body_kept_ = false;
+    std::vector<std::byte>().swap(sent_body_);
+    return;
+  }
+  sent_body_.insert(sent_body_.end(), data.begin(), data.end());
 }
 
 H2Stream::Status H2Stream::write_trailers(const http2::FieldList& trailers) {
   if (answered()) return Status::Answered;
   if (!conn_ || id_ == 0 || failed_) return Status::Failed;
   body_sent_ = true;
+  body_kept_ = false;  // trailers are not kept: no replay after them
+  std::vector<std::byte>().swap(sent_body_);
   if (!conn_->engine().submit_trailers(id_, trailers)) return Status::Failed;
   conn_->wake_writer();
   return Status::Ok;
@@ -602,7 +633,8 @@ runtime::Task<H2Stream::Status> H2Stream::read_head(uint64_t deadline_ns) {
       head_end_ = h.end_stream;
       heads_.erase(heads_.begin());
       if (head_kind_ == http2::HeadKind::Response) final_head_ = true;
-      got_head_ = true;
+      got_head_ = true;  // no replay from now on: the kept body is not needed
+      if (!sent_body_.empty()) std::vector<std::byte>().swap(sent_body_);
       co_return Status::Ok;
     }
     if (failed_) {

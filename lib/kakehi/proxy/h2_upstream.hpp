@@ -99,15 +99,15 @@ class H2Stream {
   /// bytes are below a bound (the backend's windows let them out), or Timeout/Failed, or
   /// Answered as soon as the backend's final response head is here (the rest of the body is
   /// then not wanted; the response may be complete, the stream reset with NO_ERROR). A stream
-  /// the backend did not process is first sent again (as in read_head) if this is its first
-  /// body byte.
+  /// the backend did not process is sent again (as in read_head), body included, while the
+  /// body written so far is at most 64 KiB (a copy is kept until the response head).
   runtime::Task<Status> write(std::span<const std::byte> data, bool end, uint64_t deadline_ns);
   /// Ends the request body with trailers (Answered as for write()).
   Status write_trailers(const http2::FieldList& trailers);
 
   /// Waits for the next response head: Informational (1xx, repeat) or Response. Before the
   /// final head, a stream the backend did not process (GOAWAY above it, REFUSED_STREAM) is sent
-  /// again on another connection when no body byte was sent yet.
+  /// again on another connection, unless body bytes were written and not kept (write()).
   runtime::Task<Status> read_head(uint64_t deadline_ns);
   http2::HeadKind head_kind() const noexcept { return head_kind_; }
   const http2::FieldList& head() const noexcept { return head_; }
@@ -136,6 +136,7 @@ class H2Stream {
   runtime::Task<Status> join(BackendPtr b, uint64_t deadline_ns);
   runtime::Task<Status> wait_submitted(uint64_t deadline_ns);
   runtime::Task<bool> replay();
+  void keep_body(std::span<const std::byte> data, bool end);
   void reset_response() noexcept;
   void detach();
   /// The final response head arrived (taken by read_head or still queued).
@@ -148,8 +149,11 @@ class H2Stream {
   size_t index_ = 0;
   http2::FieldList request_;
   bool request_end_ = false;
-  bool body_sent_ = false;      // write() was called: the request cannot be replayed
-  bool write_waiting_ = false;  // write() waits for the queued bytes to drain
+  bool body_sent_ = false;            // write() was called: replayed only with the body kept
+  bool body_kept_ = true;             // sent_body_ holds every body byte written so far
+  bool end_sent_ = false;             // the body's end was written
+  std::vector<std::byte> sent_body_;  // for a replay, while small (see kReplayBody)
+  bool write_waiting_ = false;        // write() waits for the queued bytes to drain
   uint32_t connect_timeout_ms_ = 0;
   uint32_t replays_ = 0;
 
