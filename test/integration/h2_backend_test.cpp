@@ -285,6 +285,22 @@ TEST_CASE("h2 backend: the backend's MAX_CONCURRENT_STREAMS is respected") {
   CHECK(distinct <= 16);
 }
 
+// One stream per connection and at most 32 connections per backend (per worker): 48 slow
+// requests at once leave 16 waiting for a slot; each gets one as an earlier stream ends.
+TEST_CASE("h2 backend: streams beyond every connection's limit wait for a slot") {
+  SKIP_WITHOUT_NGINX();
+  HttpOrigin origin("o");
+  Nginx nginx(origin.address(), {.max_concurrent_streams = 1});
+  H2Rig h(std::vector<std::string>{nginx.address()});
+  auto all = get_concurrently(h.rig.port, "/slow/300", 48, 1);
+  CHECK(all.size() == 48);
+  CHECK(count_ok(all) == 48);
+  const size_t distinct = conns(all).size();
+  CAPTURE(distinct);
+  CHECK(distinct <= 32);
+  CHECK(h.rig.proxy.stats().backend_connects <= 32);
+}
+
 TEST_CASE("h2 backend: streams above a GOAWAY's last stream id are retried on a new connection") {
   SKIP_WITHOUT_NGINX();
   HttpOrigin origin("o");

@@ -29,8 +29,9 @@ constexpr uint64_t kNever = UINT64_MAX;
 // A backend's MAX_CONCURRENT_STREAMS is honoured; this caps what one connection carries when it
 // announces more (or nothing yet: "initially there is no limit", §5.1.2).
 constexpr uint32_t kMaxStreamsPerConn = 128;
-// Streams a connection is expected to take before the backend's SETTINGS say (RFC 9113 §6.5.2
-// recommends at least 100); the excess is refused when they arrive and goes elsewhere.
+// Streams a connection is expected to take before the backend's SETTINGS say, when no earlier
+// connection to it told (RFC 9113 §6.5.2 recommends at least 100); the excess is refused when
+// they arrive and goes elsewhere.
 constexpr uint32_t kAssumedStreams = 100;
 // Connections to one backend from one worker (beyond: a new stream waits for a free slot).
 constexpr size_t kMaxConnsPerBackend = 32;
@@ -117,6 +118,20 @@ void Signal::Awaiter::fire(runtime::TimerEntry* t) noexcept {
   a->h.resume();
 }
 
+// Wakes the first stream waiting for a slot on `b` (all of them: `all`, when connections left
+// the pool or learnt their limits); a woken stream looks again and waits again if it finds none.
+void wake_slot_waiter(BackendRuntime& b, bool all) {
+  if (b.h2_waiting.empty()) return;
+  std::vector<H2Stream*> woken;
+  if (all) {
+    woken.swap(b.h2_waiting);
+  } else {
+    woken.push_back(b.h2_waiting.front());
+    b.h2_waiting.erase(b.h2_waiting.begin());
+  }
+  for (H2Stream* s : woken) s->slot_free();
+}
+
 // ---- H2Conn ----
 
 class H2Conn final : public http2::EventSink {
@@ -131,10 +146,11 @@ class H2Conn final : public http2::EventSink {
     return (state_ == State::Connecting || state_ == State::Open) && !conn_.going_away() &&
            !b.retired && !w_.draining && tls_ == b.tls;
   }
-  bool has_room() const noexcept {
+  bool has_room(const BackendRuntime& b) const noexcept {
     const uint32_t limit =
         settings_seen_ ? std::min(conn_.peer_settings().max_concurrent_streams, kMaxStreamsPerConn)
-                       : kAssumedStreams;
+        : b.h2_streams_hint ? std::min(b.h2_streams_hint, kMaxStreamsPerConn)
+                            : kAssumedStreams;
     return streams_.size() + pending_.size() < limit;
   }
   bool is_open() const noexcept { return state_ == State::Open; }
@@ -253,6 +269,7 @@ void H2Conn::leave_pool() {
   BackendPtr b = backend_.lock();
   if (!b) return;
   std::erase_if(b->h2, [this](const std::shared_ptr<H2Conn>& c) { return c.get() == this; });
+  wake_slot_waiter(*b, true);  // a new connection may be opened in its place
 }
 
 bool H2Conn::idle_expired() const {
@@ -427,6 +444,10 @@ void H2Conn::on_stream_closed(uint32_t id) {
 void H2Conn::on_settings(const http2::Settings&) {
   if (settings_seen_) return;
   settings_seen_ = true;
+  if (BackendPtr b = backend_.lock()) {
+    b->h2_streams_hint = std::max(1u, conn_.peer_settings().max_concurrent_streams);
+    wake_slot_waiter(*b, true);  // its limit is known now
+  }
   std::vector<H2Stream*> waiting;
   waiting.swap(pending_);
   for (H2Stream* s : waiting) submit(s);
@@ -454,6 +475,7 @@ void H2Stream::detach() {
   }
   if (backend_) {
     if (backend_->active > 0) --backend_->active;
+    wake_slot_waiter(*backend_, false);  // this stream's slot is free
     backend_.reset();
   }
   id_ = 0;
@@ -500,7 +522,7 @@ runtime::Task<H2Stream::Status> H2Stream::join(BackendPtr b, uint64_t deadline_n
     for (const auto& c : b->h2) {
       if (!c->accepting(*b)) continue;
       ++usable;
-      if (c->has_room()) {
+      if (c->has_room(*b)) {
         conn = c;
         break;
       }
@@ -515,7 +537,14 @@ runtime::Task<H2Stream::Status> H2Stream::join(BackendPtr b, uint64_t deadline_n
     if (!conn) {  // every connection is full: wait for a slot, until the connect deadline
       if (b->retired || w_.draining || w_.worker.now() >= deadline_ns)
         co_return Status::Unavailable;
-      co_await runtime::sleep_for(kMs);
+      struct Waiting {  // in the backend's queue while suspended (also if the frame is destroyed)
+        BackendRuntime& b;
+        H2Stream* s;
+        Waiting(BackendRuntime& rt, H2Stream* st) : b(rt), s(st) { b.h2_waiting.push_back(s); }
+        ~Waiting() { std::erase(b.h2_waiting, s); }
+      } waiting{*b, this};
+      const bool woken = co_await signal_.wait(deadline_ns);
+      if (!woken) co_return Status::Unavailable;
       continue;
     }
     conn_ = std::move(conn);

@@ -57,6 +57,9 @@ class Signal {
 
 class H2Conn;
 
+/// Wakes the first stream (every stream: `all`) waiting for a slot on `b`.
+void wake_slot_waiter(BackendRuntime& b, bool all);
+
 /// One request towards an HTTP/2 backend. Not movable (the connection points at it). Every
 /// awaiting member is bounded by a deadline on the worker clock. Typical use:
 ///
@@ -125,6 +128,8 @@ class H2Stream {
   /// Resets the stream (RST_STREAM CANCEL) if it is still open; the handle is then done (a
   /// coroutine waiting in read_head/read_body/write wakes up with Failed).
   void cancel();
+  /// A stream slot may be free on the backend this handle waits for (open()).
+  void slot_free() noexcept { signal_.notify(); }
 
  private:
   friend class H2Conn;

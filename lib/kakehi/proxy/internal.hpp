@@ -57,7 +57,8 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 // ---- Per worker ----
 
 class WorkerCtx;
-class H2Conn;  // h2_upstream.hpp
+class H2Conn;    // h2_upstream.hpp
+class H2Stream;  // h2_upstream.hpp
 
 /// One backend address on one worker: its idle keep-alive connections, live request count and
 /// failure state. Shared by the clusters that list the address; kept alive by sessions using it
@@ -74,6 +75,11 @@ struct BackendRuntime {
   /// HTTP/2 connections that may take new streams (a connection leaves this list when it
   /// receives GOAWAY or closes; its streams keep it alive until they end).
   std::vector<std::shared_ptr<H2Conn>> h2;
+  /// Streams waiting for a slot while every connection is full (woken in order as streams end).
+  std::vector<H2Stream*> h2_waiting;
+  /// The MAX_CONCURRENT_STREAMS its last HTTP/2 connection announced (0: none yet): what a new
+  /// connection assumes until its own SETTINGS arrive.
+  uint32_t h2_streams_hint = 0;
   uint32_t active = 0;  ///< requests / tunnels in flight
   uint32_t consecutive_failures = 0;
   uint64_t down_until_ns = 0;
