@@ -66,6 +66,36 @@ TEST_CASE("answers: 404 without a route, and the connection stays usable") {
   CHECK(ok.body == "o");
 }
 
+// RFC 9112 §9.6: answered before its body was read, a request's connection is closed only
+// after the client stops sending (bounded): closing at once would reset it, and a client that
+// writes its whole body before reading would see only the reset. A 413 (the head names 8 MiB,
+// over the limit) and a 404 (8 MiB chunked, no route) are answered while the client is still
+// in one blocking write of the whole request.
+TEST_CASE("answers: a body nobody reads is drained before the close (lingering close)") {
+  AnswersRig a;
+  const std::string body(8 << 20, 'b');
+  const std::string chunked = "800000\r\n" + body + "\r\n0\r\n\r\n";
+  const std::pair<std::string, int> cases[] = {
+      {"POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body,
+       413},
+      {"POST /upload HTTP/1.1\r\nHost: nowhere.test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           chunked,
+       404}};
+  for (const auto& [request, status] : cases) {
+    CAPTURE(status);
+    RawClient c(a.port());
+    REQUIRE(c.connected());
+    CHECK(c.send_all(request, 10s));  // no reset while the body was going out
+    auto r = c.read_response(5s);
+    CHECK(r.status == status);
+    CHECK_FALSE(r.keep_alive);
+    c.recv_until_close(3s);
+    CHECK(c.eof());
+  }
+  CHECK(a.origin.requests() == 0);
+}
+
 TEST_CASE("answers: 408 when the request head does not complete in time") {
   AnswersRig a;
   RawClient c(a.port());

@@ -77,6 +77,7 @@ class Session {
                                         std::string_view request_id, std::string_view sticky);
   runtime::Task<bool> send_request_head(WorkerCtx::Lease& lease, const buffer::Slice& head);
   runtime::Task<uint16_t> resend_on_fresh(WorkerCtx::Lease& lease, const buffer::Slice& head);
+  runtime::Task<void> linger();
   runtime::Task<Next> answer(uint16_t status, std::string_view extra_headers = {},
                              bool close = false);
   // Writes to the client, bounded by the listener's idle timeout (a client that stops reading
@@ -173,9 +174,34 @@ runtime::Task<void> Session<Client>::run() {
     if (n == Next::Close || !client_keep_) break;
   }
   view_.reset();
+  // Answered with the body unread (413, 404, an early backend answer...): drain it first.
+  if (response_started_ && !request_done_) co_await linger();
   // Unregistered before the socket closes: a drain must never shut down a reused fd number.
   link_.unlink();
   co_await client_.close();
+}
+
+// Lingering close (RFC 9112 §9.6). Closing a socket with unread bytes makes the kernel send a
+// reset, and the reset can reach the client before it reads the response: a client that writes
+// its whole body before reading sees only the error. So stop writing (HTTP; over TLS the close
+// alert comes with the close), then read and drop what the client still sends until it closes,
+// at most kLingerNs in all, kLingerIdleNs between reads and kLingerBytes. A drain or shutdown
+// ends it at once (the session counts as idle).
+template <class Client>
+runtime::Task<void> Session<Client>::linger() {
+  constexpr uint64_t kLingerNs = 5000 * kMs;
+  constexpr uint64_t kLingerIdleNs = 1000 * kMs;
+  constexpr uint64_t kLingerBytes = 64ull << 20;
+  link_.idle = true;
+  in_.clear();
+  head_hold_.reset();
+  if constexpr (std::is_same_v<Client, net::TcpStream>) ::shutdown(client_.fd(), SHUT_WR);
+  const uint64_t end = now() + kLingerNs;
+  for (uint64_t dropped = 0; dropped < kLingerBytes;) {
+    auto r = co_await client_.recv_until(std::min(end, now() + kLingerIdleNs));
+    if (!r || r->empty()) break;
+    dropped += r->size();
+  }
 }
 
 template <class Client>
