@@ -139,6 +139,19 @@ Task<ClientResult> echo_client(Worker& w, Address to, std::span<const std::byte>
   co_return res;
 }
 
+// `n` connections to `l`: the client ends in `clients`, the accepted ones in `servers`.
+Task<void> connect_pairs(Worker& w, TcpListener& l, int n, std::vector<TcpStream>& clients,
+                         std::vector<TcpStream>& servers) {
+  for (int i = 0; i < n; ++i) {
+    auto c = co_await TcpStream::connect(w, l.local_address());
+    REQUIRE(c);
+    clients.push_back(std::move(*c));
+    auto s = co_await l.accept();
+    REQUIRE(s);
+    servers.push_back(std::move(*s));
+  }
+}
+
 std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
   std::vector<std::byte> v(n);
   std::mt19937_64 rng(seed);
@@ -266,15 +279,7 @@ TEST_CASE("idle connections hold no buffer") {
   REQUIRE(l);
   w.block_on([](Worker& wk, TcpListener& lst) -> Task<void> {
     std::vector<TcpStream> clients, servers;
-    std::vector<Task<void>> readers;
-    for (int i = 0; i < 200; ++i) {
-      auto c = co_await TcpStream::connect(wk, lst.local_address());
-      REQUIRE(c);
-      clients.push_back(std::move(*c));
-      auto s = co_await lst.accept();
-      REQUIRE(s);
-      servers.push_back(std::move(*s));
-    }
+    co_await connect_pairs(wk, lst, 200, clients, servers);
     // Arm a recv on every server stream, then let the loop idle a little.
     for (auto& s : servers) {
       wk.spawn([](TcpStream& st) -> Task<void> { co_await st.recv(); }(s));
@@ -300,14 +305,7 @@ TEST_CASE("the provided-buffer ring follows bursts and shrinks back") {
   constexpr int kConns = 300;
   const int got = w.block_on([](Worker& wk, TcpListener& lst) -> Task<int> {
     std::vector<TcpStream> clients, servers;
-    for (int i = 0; i < kConns; ++i) {
-      auto c = co_await TcpStream::connect(wk, lst.local_address());
-      REQUIRE(c);
-      clients.push_back(std::move(*c));
-      auto s = co_await lst.accept();
-      REQUIRE(s);
-      servers.push_back(std::move(*s));
-    }
+    co_await connect_pairs(wk, lst, kConns, clients, servers);
     int received = 0;
     std::vector<Task<void>> ts;
     for (auto& s : servers)
