@@ -73,6 +73,27 @@ TEST_CASE("streams: uploads with Content-Length and chunked reach the origin int
   CHECK(e.out == upload_answer(200000));
 }
 
+// A backend that answers before reading the body and closes (the origin's /reject/413): the
+// proxy's next body write fails, and the client still gets the backend's answer, not a 502.
+TEST_CASE("streams: an answer the backend sends before reading the body is relayed") {
+  StreamRig s;
+  for (uint64_t n : {300000ull, 8ull << 20}) {
+    CAPTURE(n);
+    for (bool chunked : {false, true}) {
+      CAPTURE(chunked);
+      auto r = curl_upload(url(s.port(), "/reject/413"),
+                           {"-H", "Host: app.test", "-H", "Expect:", "-w", "\n%{http_code}"}, n,
+                           chunked, 30);
+      CAPTURE(r.err);
+      CHECK(r.out.ends_with("\n413"));
+    }
+  }
+  // The proxy goes on (the backend connection that was cut is not pooled).
+  auto ok = curl_get(s.port(), "/id", "app.test");
+  CHECK(ok.status == 200);
+  CHECK(ok.body == "o");
+}
+
 TEST_CASE("streams: chunked request with trailers and HEAD on a raw socket") {
   StreamRig s;
   RawClient c(s.port());

@@ -301,19 +301,30 @@ bool HttpOrigin::Impl::handle(tcp::socket& sock, http::request_parser<http::buff
     websocket_echo(sock, req);
     return false;
   }
+  beast::error_code ec;
+  uint64_t n = 0;
+  if (starts_with(target, "/reject/") && parse_u64(std::string_view(target).substr(8), n) &&
+      n >= 200 && n <= 599) {
+    // Answered at once, the body unread, then closed: the kernel resets the connection when
+    // the proxy sends more (an early response, RFC 9112 §9.3's "close after the response").
+    const std::string out = head(static_cast<unsigned>(n), req, serial, false,
+                                 "Content-Type: text/plain\r\nContent-Length: 9\r\n") +
+                            "rejected\n";
+    asio::write(sock, asio::buffer(out.data(), out.size()), ec);
+    return false;
+  }
   Fnv64 fnv;
   uint64_t body_len = 0;
   std::vector<char> chunk(64 * 1024);
-  beast::error_code ec;
   while (!p.is_done()) {
     req.body().data = chunk.data();
     req.body().size = chunk.size();
     http::read(sock, buf, p, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return false;
-    size_t n = chunk.size() - req.body().size;
-    fnv.update(chunk.data(), n);
-    body_len += n;
+    const size_t got = chunk.size() - req.body().size;
+    fnv.update(chunk.data(), got);
+    body_len += got;
   }
   const bool keep = req.keep_alive();
   const bool head_only = req.method() == http::verb::head;
@@ -330,7 +341,6 @@ bool HttpOrigin::Impl::handle(tcp::socket& sock, http::request_parser<http::buff
     if (!no_body && !head_only) out += body;
     return send(out) && keep;
   };
-  uint64_t n = 0;
   if (starts_with(target, "/bytes/") && parse_u64(std::string_view(target).substr(7), n)) {
     if (!send(head(200, req, serial, keep,
                    "Content-Type: application/octet-stream\r\nContent-Length: " +

@@ -4,12 +4,14 @@
 // implementation is what keeps the proxy honest. Test-only code: it may throw and allocate.
 //
 // HTTP endpoints (any method; a request body is always read, streaming, and discarded unless
-// the endpoint uses it):
+// the endpoint uses it, except by /reject/N):
 //   /bytes/N     200, Content-Length N, body = pattern bytes [0, N)
 //   /chunked/N   200, Transfer-Encoding: chunked, same body in chunks of at most 64 KiB
 //   /upload      200, body "<length> <fnv1a64 hex>" of the request body (also X-Body-Length)
 //   /slow/MS     answers like /id after MS milliseconds
 //   /close       reads the request, closes the connection without answering
+//   /reject/N    status N, body "rejected\n" and Connection: close at once, before any body
+//                byte is read; then closes (an early response)
 //   /status/N    status N, body "status N" (no body for 1xx/204/304)
 //   /cookie/K=V  like /id plus `Set-Cookie: K=V; Path=/`
 //   /ws          WebSocket echo (text and binary), when the request is an upgrade

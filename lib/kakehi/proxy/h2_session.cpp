@@ -163,8 +163,9 @@ class H2Session final : public http2::EventSink,
   runtime::Task<void> forward_h2(FrontStream& s, ClusterRuntime& cluster, std::string_view sticky,
                                  const http1::ForwardingOptions& fwd);
   runtime::Task<bool> wait_body(FrontStream& s);
-  runtime::Task<bool> send_request_body(FrontStream& s, BackendStream& backend,
-                                        http::Framing framing);
+  enum class BodySent : uint8_t { All, Stopped, BackendClosed };
+  runtime::Task<BodySent> send_request_body(FrontStream& s, BackendStream& backend,
+                                            http::Framing framing);
   void answer(FrontStream& s, uint16_t status, std::string_view location = {});
   // Queues `data` (and END_STREAM) for `s`; false when the stream cannot take it any more.
   bool submit_data(FrontStream& s, std::span<const std::byte> data, bool end);
@@ -624,9 +625,13 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     if (!s.gone) answer(s, failure);
     co_return;
   }
+  // A backend may answer before it has read the body and close (a 413, a 401): its answer is
+  // read below (502 without one).
+  bool backend_closed = false;
   if (!bodiless) {
-    const bool body_sent = co_await send_request_body(s, lease->stream, out);
-    if (!body_sent) co_return;
+    const BodySent sent = co_await send_request_body(s, lease->stream, out);
+    if (sent == BodySent::Stopped) co_return;
+    backend_closed = sent == BodySent::BackendClosed;
   }
 
   // The response.
@@ -729,23 +734,25 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
     step = rp.feed(bin.view());
   }
   wake_writer();
-  release.reusable = rp.info().keep_alive && bin.empty();
+  release.reusable = rp.info().keep_alive && bin.empty() && !backend_closed;
 }
 
+// The request body to an HTTP/1.1 backend, as the client sends it. Stopped: the stream is
+// over (the client is gone, or it was answered); BackendClosed: a write failed.
 template <class Client>
-runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, BackendStream& backend,
-                                                         http::Framing framing) {
+runtime::Task<typename H2Session<Client>::BodySent> H2Session<Client>::send_request_body(
+    FrontStream& s, BackendStream& backend, http::Framing framing) {
   http1::BodyWriter bw(w_.worker.pool(), framing);
   buffer::BufferChain chain;
   const uint64_t backend_ns = uint64_t{cfg_->timeouts.backend_response_ms} * kMs;
   for (;;) {
-    if (!co_await wait_body(s)) co_return false;
+    if (!co_await wait_body(s)) co_return BodySent::Stopped;
     size_t taken = 0;
     for (const buffer::Slice& piece : s.body.slices()) {
       taken += piece.size();
       if (!bw.write(piece, chain)) {
         answer(s, 503);
-        co_return false;
+        co_return BodySent::Stopped;
       }
     }
     s.body.clear();
@@ -756,19 +763,16 @@ runtime::Task<bool> H2Session<Client>::send_request_body(FrontStream& s, Backend
         trailers.add(s.trailers[i].name, s.trailers[i].value);
       if (!bw.finish(trailers, chain)) {
         answer(s, 503);
-        co_return false;
+        co_return BodySent::Stopped;
       }
     }
     WriteWatchdog wd(w_.worker, backend.fd(), backend_ns);
     const bool ok = static_cast<bool>(co_await backend.write_all(chain));
-    if (s.gone) co_return false;
-    if (!ok) {
-      answer(s, 502);
-      co_return false;
-    }
+    if (s.gone) co_return BodySent::Stopped;
     conn_.consume(s.id, taken);  // the window opens as fast as the backend takes the body
     wake_writer();
-    if (last) co_return true;
+    if (!ok) co_return BodySent::BackendClosed;
+    if (last) co_return BodySent::All;
   }
 }
 

@@ -359,6 +359,7 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
   }
 
   // Stream the request body.
+  bool backend_closed = false;  // a body write failed: the backend stopped reading
   if (!request_done_) {
     if (info.expect_continue) {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -373,8 +374,13 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
         in_.consume(step.consumed);
         // Send what is framed before waiting for more input (back-pressure both ways).
         const bool more_here = client_.has_pending_input() && chain.slice_count() < kBatch;
-        if (!chain.empty() && !more_here && !co_await write_backend(lease->stream, chain))
-          co_return co_await answer(502, {}, true);
+        if (!chain.empty() && !more_here) {
+          const bool sent = co_await write_backend(lease->stream, chain);
+          if (!sent) {
+            backend_closed = true;
+            break;
+          }
+        }
         Read r = co_await next_step(parser, in_, client_, now() + uint64_t{to.front_idle_ms} * kMs,
                                     step);
         if (r != Read::Step) {
@@ -391,12 +397,19 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
       in_.consume(step.consumed);
       if (step.event == http1::Event::Complete) {
         if (!bw.finish(req.trailers, chain)) co_return co_await answer(503, {}, true);
+        request_done_ = true;
         break;
       }
       step = parser.feed(in_.view());
     }
-    if (!co_await write_backend(lease->stream, chain)) co_return co_await answer(502, {}, true);
-    request_done_ = true;
+    if (!backend_closed) {
+      const bool sent = co_await write_backend(lease->stream, chain);
+      backend_closed = !sent;
+    }
+    // A backend may answer before it has read the body and close (a 413, a 401): its answer is
+    // read below (502 without one); the rest of the client's body is not, so the client's
+    // connection ends after it.
+    if (backend_closed) client_keep_ = false;
   }
 
   // Read the response head (again on a fresh connection if a pooled one turns out closed).
@@ -497,7 +510,7 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
     co_await pipe(client_, lease->stream, in_.take_all(), bin_.take_all(), to.front_idle_ms);
     co_return Next::Close;
   }
-  release.reusable = rp.info().keep_alive && bin_.empty() && request_done_;
+  release.reusable = rp.info().keep_alive && bin_.empty() && request_done_ && !backend_closed;
   co_return client_keep_ ? Next::KeepAlive : Next::Close;
 }
 
