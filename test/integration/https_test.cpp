@@ -153,6 +153,24 @@ TEST_CASE("https: curl through an HTTPS listener to the origin, keep-alive, X-Fo
   CHECK(d.fnv == pattern_fnv(5000000));
 }
 
+TEST_CASE("https: a response head and its small body go out in one TLS record") {
+  HttpsRig h;
+  // s_client -msg prints each record's decrypted content type (RFC 8446 §5.2) on the line after
+  // "InnerContent": 17 is application data. The proxy holds the head it rewrote and the body it
+  // read in two slices; they were encrypted as two records.
+  auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(h.rig.port),
+                "-servername", "app.test", "-tls1_3", "-msg", "-ign_eof"},
+               15s, "GET /id HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+  REQUIRE_MESSAGE(r.out.find("HTTP/1.1 200") != std::string::npos, r.out << r.err);
+  int application_records = 0;
+  std::istringstream in(r.out);
+  for (std::string line, type; std::getline(in, line);)
+    if (line.starts_with("<<< TLS 1.3, InnerContent") && std::getline(in, type) &&
+        type.find("17") != std::string::npos)
+      ++application_records;
+  CHECK(application_records == 1);
+}
+
 TEST_CASE("https: SNI selects the certificate; unknown names and no SNI get the default") {
   HttpsRig h;
   CHECK(served_cn(h.s_client({"-servername", "app.test"})) == "app.test");

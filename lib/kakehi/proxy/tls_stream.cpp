@@ -2,8 +2,10 @@
 #include "kakehi/proxy/tls_stream.hpp"
 
 #include "kakehi/proxy/internal.hpp"
+#include "kakehi/tls/client_hello.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -96,15 +98,39 @@ runtime::Task<bool> BasicTlsStream<Engine>::absorb() {
 }
 
 template <class Engine>
+bool BasicTlsStream<Engine>::encrypt(const buffer::BufferChain& chain) {
+  // Consecutive slices that fit in one record together (a response head and its body, HTTP/2
+  // frame headers and payloads) are gathered and encrypted as one record: every record costs an
+  // AEAD pass and a header here, and a read and a decryption at the peer. A slice that fits with
+  // no neighbour, or fills a record by itself, is encrypted in place.
+  static thread_local std::array<std::byte, tls::kMaxRecordPayload> scratch;
+  const auto slices = chain.slices();
+  for (size_t i = 0; i < slices.size();) {
+    size_t j = i + 1;
+    size_t total = slices[i].size();
+    while (j < slices.size() && total + slices[j].size() <= scratch.size())
+      total += slices[j++].size();
+    std::span<const std::byte> record(slices[i].data(), slices[i].size());
+    if (j > i + 1) {
+      size_t at = 0;
+      for (size_t k = i; k < j; ++k) {
+        std::memcpy(scratch.data() + at, slices[k].data(), slices[k].size());
+        at += slices[k].size();
+      }
+      record = std::span<const std::byte>(scratch.data(), total);
+    }
+    if (!conn_->write(record)) return false;
+    i = j;
+  }
+  return true;
+}
+
+template <class Engine>
 runtime::Task<Result<void, net::Errno>> BasicTlsStream<Engine>::write_all(
     buffer::BufferChain& chain) {
-  for (const buffer::Slice& s : chain.slices()) {
-    if (!conn_->write(std::span<const std::byte>(s.data(), s.size()))) {
-      chain.clear();
-      co_return Unexpected(EPROTO);
-    }
-  }
+  const bool encrypted = encrypt(chain);
   chain.clear();
+  if (!encrypted) co_return Unexpected(EPROTO);
   if (!co_await flush_output()) co_return Unexpected(EPIPE);
   co_return Result<void, net::Errno>{};
 }

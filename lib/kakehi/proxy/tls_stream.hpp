@@ -68,6 +68,9 @@ class BasicTlsStream {
 
  private:
   runtime::Task<bool> flush_output();
+  /// Hands the slices of `chain` to the engine, packed into as few records as copying one
+  /// record's worth allows; false when the engine fails.
+  bool encrypt(const buffer::BufferChain& chain);
   bool start_engine() {
     if constexpr (requires(Engine & e) { e.start(); })
       return static_cast<bool>(conn_->start());
