@@ -7,18 +7,19 @@ namespace kakehi::http {
 
 char* StringArena::allocate(size_t n) {
   if (n > kBlockSize / 4) {
-    large_.push_back(std::make_unique<char[]>(n == 0 ? 1 : n));
+    large_.push_back(std::make_unique_for_overwrite<char[]>(n == 0 ? 1 : n));
     return large_.back().get();
   }
   if (blocks_.empty()) {
-    blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockSize));
     current_ = 0;
     used_ = 0;
   }
   if (used_ + n > kBlockSize) {
     ++current_;
     used_ = 0;
-    if (current_ == blocks_.size()) blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+    if (current_ == blocks_.size())
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockSize));
   }
   char* p = blocks_[current_].get() + used_;
   used_ += n;

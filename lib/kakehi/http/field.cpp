@@ -99,10 +99,26 @@ bool is_hop_by_hop(std::string_view name) noexcept {
   }
 }
 
-bool named_in_connection(const FieldList& fields, std::string_view name) noexcept {
-  for (const Field& f : fields)
-    if (iequals(f.name, "connection") && list_contains(f.value, name)) return true;
-  return false;
+ConnectionOptions::ConnectionOptions(const FieldList& fields) {
+  for (const Field& f : fields) {
+    if (f.name.size() != 10 || !iequals(f.name, "connection")) continue;
+    ListIterator it(f.value);
+    for (std::string_view e; it.next(e);) {
+      if (e.empty() || is_hop_by_hop(e)) continue;
+      if (count_ < kInline)
+        inline_[count_] = e;
+      else
+        more_.push_back(e);
+      ++count_;
+    }
+  }
+}
+
+bool ConnectionOptions::lists(std::string_view name) const noexcept {
+  auto same = [&](std::string_view o) { return o.size() == name.size() && iequals(o, name); };
+  for (size_t i = 0; i < std::min(count_, kInline); ++i)
+    if (same(inline_[i])) return true;
+  return std::any_of(more_.begin(), more_.end(), same);
 }
 
 }  // namespace kakehi::http

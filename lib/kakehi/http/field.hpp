@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -90,7 +91,22 @@ class FieldList {
 /// special-cased by the HTTP/2 conversion.)
 bool is_hop_by_hop(std::string_view name) noexcept;
 
-/// True if `name` is listed in any Connection field of `fields` (RFC 9110 §7.6.1).
-bool named_in_connection(const FieldList& fields, std::string_view name) noexcept;
+/// The options the Connection fields of a list name (RFC 9110 §7.6.1), gathered in one pass so
+/// that dropping what they name stays linear in the field count. Options that are fixed
+/// hop-by-hop names are left out (`is_hop_by_hop` decides those), so the usual
+/// "Connection: keep-alive" gathers nothing. Views into the field values.
+class ConnectionOptions {
+ public:
+  explicit ConnectionOptions(const FieldList& fields);
+  bool empty() const noexcept { return count_ == 0; }
+  /// True if a Connection field names `name` (and it is not a fixed hop-by-hop name).
+  bool lists(std::string_view name) const noexcept;
+
+ private:
+  static constexpr size_t kInline = 16;
+  std::array<std::string_view, kInline> inline_;
+  std::vector<std::string_view> more_;  // past kInline options (allocates only then)
+  size_t count_ = 0;
+};
 
 }  // namespace kakehi::http

@@ -29,13 +29,14 @@ void add_split_cookies(std::string_view value, std::vector<Field>& out) {
 }
 
 void add_regular_fields(const FieldList& fields, StringArena& arena, std::vector<Field>& out) {
+  const ConnectionOptions options(fields);
   for (const Field& f : fields) {
     if (iequals(f.name, "te")) {
       if (list_contains(f.value, "trailers")) out.push_back({"te", "trailers"});
       continue;
     }
     if (is_hop_by_hop(f.name) || iequals(f.name, "host")) continue;
-    if (named_in_connection(fields, f.name)) continue;
+    if (options.lists(f.name)) continue;
     if (iequals(f.name, "cookie")) {
       add_split_cookies(f.value, out);
       continue;

@@ -64,36 +64,14 @@ std::string_view via_value(http::Version v, std::string_view pseudonym, StringAr
 
 void remove_hop_by_hop(FieldList& fields, bool keep_upgrade) {
   // One pass collects the options the Connection fields name, one drops what they name and the
-  // fixed hop-by-hop fields (compacting in place): linear in the field count. Options that are
-  // fixed hop-by-hop names ("keep-alive", "upgrade", ...) are decided by the fixed rule, so the
-  // usual "Connection: keep-alive" leaves nothing to compare per field.
-  constexpr size_t kMaxOptions = 16;
-  std::array<std::string_view, kMaxOptions> options;
-  size_t noptions = 0;
-  bool more = false;
-  for (const http::Field& f : fields) {
-    if (f.name.size() != 10 || !http::iequals(f.name, "connection")) continue;
-    http::ListIterator it(f.value);
-    for (std::string_view e; it.next(e);) {
-      if (http::is_hop_by_hop(e)) continue;
-      if (noptions < kMaxOptions)
-        options[noptions++] = e;
-      else
-        more = true;
-    }
-  }
-  auto listed = [&](std::string_view name) {
-    for (size_t i = 0; i < noptions; ++i)
-      if (options[i].size() == name.size() && http::iequals(options[i], name)) return true;
-    return more && http::named_in_connection(fields, name);
-  };
+  // fixed hop-by-hop fields (compacting in place): linear in the field count.
+  const http::ConnectionOptions options(fields);
   size_t out = 0;
   for (size_t i = 0; i < fields.size(); ++i) {
     const http::Field f = fields[i];
     const bool kept_upgrade =
         keep_upgrade && f.name.size() == 7 && http::iequals(f.name, "upgrade");
-    const bool drop =
-        !kept_upgrade && (http::is_hop_by_hop(f.name) || (noptions > 0 && listed(f.name)));
+    const bool drop = !kept_upgrade && (http::is_hop_by_hop(f.name) || options.lists(f.name));
     if (!drop) fields[out++] = f;
   }
   fields.truncate(out);

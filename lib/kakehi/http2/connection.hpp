@@ -4,6 +4,7 @@
 // tick() at next_deadline(). See docs/http2.md for states, invariants and the error table.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kakehi/common/node_cache.hpp"
 #include "kakehi/common/result.hpp"
 #include "kakehi/http2/events.hpp"
 #include "kakehi/http2/flood.hpp"
@@ -183,14 +185,36 @@ class Connection {
   hpack::Decoder hpack_decoder_;
   hpack::Encoder hpack_encoder_;
   ByteBuffer header_scratch_;
+  std::vector<hpack::HeaderField> field_views_;  // the field list being encoded
 
   std::unordered_map<uint32_t, Stream> streams_;
+  // Closed streams' nodes, reused by the next ones: no allocation per stream in steady state.
+  static constexpr size_t kKeptStreamNodes = 32;
+  static constexpr size_t kKeptQueueBytes = 1024;
+  NodeCache<std::unordered_map<uint32_t, Stream>> stream_nodes_{kKeptStreamNodes};
   uint32_t last_peer_stream_id_ = 0;
   uint32_t next_local_stream_id_;
-  uint32_t peer_streams_ = 0;             // open peer-initiated streams (vs our limit)
-  uint32_t local_streams_ = 0;            // open locally initiated streams (vs the peer's limit)
-  std::deque<uint32_t> recently_reset_;   // ids we reset: late frames on them are ignored
-  std::deque<uint32_t> recently_closed_;  // ids that were open: tells closed from never used
+  uint32_t peer_streams_ = 0;   // open peer-initiated streams (vs our limit)
+  uint32_t local_streams_ = 0;  // open locally initiated streams (vs the peer's limit)
+  // The last N stream ids of a kind, in a fixed ring (no allocation as streams come and go).
+  template <size_t N>
+  class RecentIds {
+   public:
+    void add(uint32_t id) noexcept {
+      ids_[next_ % N] = id;
+      ++next_;
+    }
+    bool contains(uint32_t id) const noexcept {
+      return std::find(ids_.begin(), ids_.begin() + std::min<size_t>(next_, N), id) !=
+             ids_.begin() + std::min<size_t>(next_, N);
+    }
+
+   private:
+    std::array<uint32_t, N> ids_{};
+    size_t next_ = 0;
+  };
+  RecentIds<128> recently_reset_;   // ids we reset: late frames on them are ignored
+  RecentIds<256> recently_closed_;  // ids that were open: tells closed from never used
 
   int64_t conn_send_window_ = kDefaultWindowSize;
   int64_t conn_recv_window_ = kDefaultWindowSize;

@@ -18,12 +18,11 @@ Unexpected<FrameError> conn_err(H2Error code, const char* reason) {
 // A frame for a stream that is not in the table and not idle: it was closed. Frames on
 // streams we reset are ignored (§5.1 "closed": the peer may not have seen our RST_STREAM yet).
 Result<void, FrameError> Connection::check_closed_stream(uint32_t id, bool is_data) {
-  if (std::find(recently_reset_.begin(), recently_reset_.end(), id) != recently_reset_.end())
-    return {};
+  if (recently_reset_.contains(id)) return {};
   if (is_data)  // §6.1: DATA on a stream not open/half-closed(local) → STREAM_CLOSED
     return stream_fail(id, H2Error::StreamClosed, "DATA on a closed stream");
   // §5.1: frames after END_STREAM on a closed stream → connection error STREAM_CLOSED.
-  if (std::find(recently_closed_.begin(), recently_closed_.end(), id) != recently_closed_.end())
+  if (recently_closed_.contains(id))
     return conn_err(H2Error::StreamClosed, "HEADERS on a closed stream");
   // §5.1.1: a new stream id must exceed every id the peer used before (an id we never saw
   // open, or one closed too long ago to remember, gets this code).

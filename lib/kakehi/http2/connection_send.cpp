@@ -17,7 +17,12 @@ bool Connection::is_idle(uint32_t id) const {
 }
 
 Stream& Connection::open_stream(uint32_t id) {
-  Stream& s = streams_[id];
+  Stream& s = stream_nodes_.insert(streams_, id)->second;
+  // A reused node: a fresh stream that keeps its body queue's storage.
+  std::vector<std::byte> out = std::move(s.out);
+  out.clear();
+  s = Stream{};
+  s.out = std::move(out);
   s.id = id;
   s.send_window = peer_.initial_window_size;
   s.recv_window = local_initial_window_;
@@ -36,15 +41,16 @@ void Connection::close_stream(uint32_t id) {
     --peer_streams_;
   else
     --local_streams_;
-  streams_.erase(it);
-  recently_closed_.push_back(id);
-  if (recently_closed_.size() > 256) recently_closed_.pop_front();
+  // A kept node keeps its body queue's storage only when small (the next stream reuses it).
+  if (it->second.out.capacity() > kKeptQueueBytes) it->second.out = {};
+  it->second.trailers.reset();
+  stream_nodes_.erase(streams_, it);
+  recently_closed_.add(id);
 }
 
 void Connection::queue_rst(uint32_t id, H2Error code) {
   encode_rst_stream(out_, id, code);
-  recently_reset_.push_back(id);
-  if (recently_reset_.size() > 128) recently_reset_.pop_front();
+  recently_reset_.add(id);
 }
 
 void Connection::end_local(Stream& s) {
@@ -87,8 +93,8 @@ void Connection::consume(uint32_t stream_id, size_t n) {
 // §4.3: one field block, as HEADERS then CONTINUATION frames no larger than the peer allows.
 void Connection::write_headers(uint32_t id, const FieldList& fields, bool end_stream) {
   header_scratch_.clear();
-  auto views = fields.views();
-  hpack_encoder_.encode(views, header_scratch_);
+  fields.views(field_views_);
+  hpack_encoder_.encode(field_views_, header_scratch_);
   std::span<const std::byte> block = header_scratch_;
   size_t max = peer_.max_frame_size;
   size_t n = std::min(block.size(), max);

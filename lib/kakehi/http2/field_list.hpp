@@ -45,11 +45,15 @@ class FieldList {
       if ((*this)[i].name == name) return (*this)[i].value;
     return std::nullopt;
   }
-  /// All fields as views (for the HPACK encoder).
+  /// All fields as views (for the HPACK encoder), into `out` (cleared first; its storage is
+  /// reused, so the engine's steady state does not allocate for it).
+  void views(std::vector<hpack::HeaderField>& out) const {
+    out.clear();
+    for (size_t i = 0; i < size(); ++i) out.push_back((*this)[i]);
+  }
   std::vector<hpack::HeaderField> views() const {
     std::vector<hpack::HeaderField> v;
-    v.reserve(size());
-    for (size_t i = 0; i < size(); ++i) v.push_back((*this)[i]);
+    views(v);
     return v;
   }
 

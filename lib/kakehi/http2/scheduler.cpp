@@ -6,12 +6,13 @@
 namespace kakehi::http2 {
 
 void Scheduler::push(uint32_t stream_id, Priority p) {
-  if (!where_.emplace(stream_id, p).second) return;
+  if (where_.contains(stream_id)) return;
+  where_nodes_.insert(where_, stream_id)->second = p;
   Level& l = levels_[p.urgency];
   if (p.incremental)
     l.round_robin.push_back(stream_id);
   else
-    l.in_order.insert(stream_id);
+    order_nodes_.insert(l.in_order, stream_id);
 }
 
 void Scheduler::remove(uint32_t stream_id) {
@@ -23,9 +24,10 @@ void Scheduler::remove(uint32_t stream_id) {
     if (pos == l.round_robin.begin()) l.front_sent = 0;
     l.round_robin.erase(pos);
   } else {
-    l.in_order.erase(stream_id);
+    if (auto at = l.in_order.find(stream_id); at != l.in_order.end())
+      order_nodes_.erase(l.in_order, at);
   }
-  where_.erase(it);
+  where_nodes_.erase(where_, it);
 }
 
 void Scheduler::update(uint32_t stream_id, Priority p) {

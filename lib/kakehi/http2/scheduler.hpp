@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "kakehi/common/node_cache.hpp"
 #include "kakehi/http2/priority.hpp"
 
 namespace kakehi::http2 {
@@ -46,6 +47,10 @@ class Scheduler {
   };
   std::array<Level, kUrgencyLevels> levels_;
   std::unordered_map<uint32_t, Priority> where_;
+  // Nodes of removed entries, reused by the next pushes: no allocation per stream.
+  static constexpr size_t kKeptNodes = 32;
+  NodeCache<std::unordered_map<uint32_t, Priority>> where_nodes_{kKeptNodes};
+  NodeCache<std::set<uint32_t>> order_nodes_{kKeptNodes};
   uint32_t quantum_;
 };
 

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "kakehi/common/node_cache.hpp"
 #include "kakehi/http/h2_fields.hpp"
 #include "kakehi/http1/forwarding.hpp"
 #include "kakehi/http1/serializer.hpp"
@@ -196,6 +197,7 @@ class H2Session final : public http2::EventSink,
   http2::Connection conn_;
   Link link_;
   std::unordered_map<uint32_t, FrontStream*> streams_;
+  NodeCache<std::unordered_map<uint32_t, FrontStream*>> stream_nodes_{kSpareStreams};
   std::vector<std::unique_ptr<FrontStream>> spare_;  // finished stream objects, for reuse
   std::vector<http::Field> scratch_;                 // field views being converted
   http2::FieldList head_scratch_;                    // a response head being submitted
@@ -374,7 +376,7 @@ void H2Session<Client>::on_headers(uint32_t id, http2::HeadKind kind,
            s->req.framing.kind == http::BodyKind::ContentLength &&
            s->req.framing.length > cfg_->limits.max_body_bytes)
     s->refuse = 413;
-  streams_[id] = s.get();
+  stream_nodes_.insert(streams_, id)->second = s.get();
   ++tasks_;
   w_.worker.spawn(stream_task(this->shared_from_this(), std::move(s)));
 }
@@ -433,7 +435,7 @@ template <class Client>
 void H2Session<Client>::drop(FrontStream& s) {
   if (s.mapped) {
     s.mapped = false;
-    streams_.erase(s.id);
+    if (auto it = streams_.find(s.id); it != streams_.end()) stream_nodes_.erase(streams_, it);
   }
   abandon(s);
 }
@@ -462,7 +464,7 @@ template <class Client>
 void H2Session<Client>::finish_stream(FrontStream& s) {
   if (s.mapped) {
     s.mapped = false;
-    streams_.erase(s.id);
+    if (auto it = streams_.find(s.id); it != streams_.end()) stream_nodes_.erase(streams_, it);
   }
   // Credit for request body bytes nobody will send on.
   if (!s.body.empty()) conn_.consume(s.id, s.body.size());

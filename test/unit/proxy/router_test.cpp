@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "alloc_counter.hpp"
+#include "support/alloc_counter.hpp"
 #include "kakehi/config/request.hpp"
 
 using namespace kakehi::config;

@@ -1,5 +1,5 @@
 // Global operator new/delete replacements that count allocations (see alloc_counter.hpp).
-#include "alloc_counter.hpp"
+#include "support/alloc_counter.hpp"
 
 #include <atomic>
 #include <cstdlib>
