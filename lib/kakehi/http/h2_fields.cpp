@@ -1,14 +1,29 @@
 // h1-model ↔ HTTP/2 field list conversions (see h2_fields.hpp; RFC 9113 §8.2–8.3).
 #include "kakehi/http/h2_fields.hpp"
 
+#include <array>
 #include <cstring>
 
 namespace kakehi::http {
 
 namespace {
 
+// Field names that HTTP/1.1 peers usually send capitalised, in lowercase: converting one of
+// them needs neither the arena nor a copy.
+// clang-format off
+constexpr std::string_view kCommonNames[] = {
+    "age", "date", "etag", "link", "vary", "accept", "cookie", "expect", "origin", "pragma",
+    "server", "expires", "referer", "location", "set-cookie", "user-agent", "content-type",
+    "x-powered-by", "accept-ranges", "authorization", "cache-control", "last-modified",
+    "content-length", "accept-encoding", "accept-language", "content-encoding",
+    "x-frame-options", "content-disposition", "x-content-type-options",
+    "content-security-policy", "strict-transport-security", "access-control-allow-origin"};
+// clang-format on
+
 std::string_view lowercase(std::string_view name, StringArena& arena) {
   if (is_lower(name)) return name;
+  for (std::string_view common : kCommonNames)
+    if (common.size() == name.size() && iequals(common, name)) return common;
   char* p = arena.allocate(name.size());
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
@@ -148,12 +163,20 @@ void to_h2_fields(const Request& req, StringArena& arena, std::vector<Field>& ou
   add_regular_fields(req.fields, arena, out);
 }
 
+// "000" to "999", three characters each: a status code's text without formatting it (a
+// status has three digits, RFC 9110 §15).
+constexpr auto kStatusText = [] {
+  std::array<char, 1000 * 3> t{};
+  for (size_t code = 0; code < 1000; ++code) {
+    t[code * 3] = char('0' + code / 100);
+    t[code * 3 + 1] = char('0' + code / 10 % 10);
+    t[code * 3 + 2] = char('0' + code % 10);
+  }
+  return t;
+}();
+
 void to_h2_fields(const Response& res, StringArena& arena, std::vector<Field>& out) {
-  char* s = arena.allocate(3);
-  s[0] = char('0' + res.status / 100 % 10);
-  s[1] = char('0' + res.status / 10 % 10);
-  s[2] = char('0' + res.status % 10);
-  out.push_back({":status", {s, 3}});
+  out.push_back({":status", {kStatusText.data() + res.status % 1000 * 3, 3}});
   add_regular_fields(res.fields, arena, out);
 }
 
