@@ -99,6 +99,11 @@ class Connection {
   Result<uint32_t, SubmitError> submit_request(const FieldList& headers, bool end_stream);
   Result<void, SubmitError> submit_response(uint32_t stream_id, const FieldList& headers,
                                             bool end_stream);
+  /// The same with the fields as views (valid during the call): nothing is copied before
+  /// HPACK encodes them.
+  Result<void, SubmitError> submit_response(uint32_t stream_id,
+                                            std::span<const hpack::HeaderField> headers,
+                                            bool end_stream);
   Result<void, SubmitError> submit_data(uint32_t stream_id, std::span<const std::byte> data,
                                         bool end_stream);
   /// Trailers, sent after the queued body; they end the stream.
@@ -166,6 +171,7 @@ class Connection {
   void end_local(Stream& s);
   void credit(Stream* s, size_t n);
   void write_headers(uint32_t id, const FieldList& fields, bool end_stream);
+  void write_headers(uint32_t id, std::span<const hpack::HeaderField> fields, bool end_stream);
   void reschedule(Stream& s);
   void flush_data();
   void send_from(Stream& s);

@@ -92,9 +92,14 @@ void Connection::consume(uint32_t stream_id, size_t n) {
 
 // §4.3: one field block, as HEADERS then CONTINUATION frames no larger than the peer allows.
 void Connection::write_headers(uint32_t id, const FieldList& fields, bool end_stream) {
-  header_scratch_.clear();
   fields.views(field_views_);
-  hpack_encoder_.encode(field_views_, header_scratch_);
+  write_headers(id, field_views_, end_stream);
+}
+
+void Connection::write_headers(uint32_t id, std::span<const hpack::HeaderField> fields,
+                               bool end_stream) {
+  header_scratch_.clear();
+  hpack_encoder_.encode(fields, header_scratch_);
   std::span<const std::byte> block = header_scratch_;
   size_t max = peer_.max_frame_size;
   size_t n = std::min(block.size(), max);
@@ -126,6 +131,13 @@ Result<uint32_t, SubmitError> Connection::submit_request(const FieldList& header
 }
 
 Result<void, SubmitError> Connection::submit_response(uint32_t stream_id, const FieldList& headers,
+                                                      bool end_stream) {
+  headers.views(field_views_);
+  return submit_response(stream_id, field_views_, end_stream);
+}
+
+Result<void, SubmitError> Connection::submit_response(uint32_t stream_id,
+                                                      std::span<const hpack::HeaderField> headers,
                                                       bool end_stream) {
   if (config_.role != Role::Server) return Unexpected(SubmitError::WrongRole);
   if (error_) return Unexpected(SubmitError::ConnectionClosed);

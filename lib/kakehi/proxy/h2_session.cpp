@@ -198,9 +198,9 @@ class H2Session final : public http2::EventSink,
   Link link_;
   std::unordered_map<uint32_t, FrontStream*> streams_;
   NodeCache<std::unordered_map<uint32_t, FrontStream*>> stream_nodes_{kSpareStreams};
-  std::vector<std::unique_ptr<FrontStream>> spare_;  // finished stream objects, for reuse
-  std::vector<http::Field> scratch_;                 // field views being converted
-  http2::FieldList head_scratch_;                    // a response head being submitted
+  std::vector<std::unique_ptr<FrontStream>> spare_;      // finished stream objects, for reuse
+  std::vector<http::Field> scratch_;                     // field views being converted
+  std::vector<http2::hpack::HeaderField> head_scratch_;  // a response head being submitted
   std::string client_ip_;
   uint16_t client_port_ = 0;
   Signal writer_wake_;
@@ -922,7 +922,7 @@ bool H2Session<Client>::submit_head(FrontStream& s, http::Response& res, bool en
   scratch_.clear();
   http::to_h2_fields(res, res.storage, scratch_);
   head_scratch_.clear();
-  for (const http::Field& f : scratch_) head_scratch_.add(f.name, f.value);
+  for (const http::Field& f : scratch_) head_scratch_.push_back({f.name, f.value});
   if (!conn_.submit_response(s.id, head_scratch_, end)) return false;
   if (res.status >= 200) s.response_started = true;
   s.ended = end;
