@@ -43,8 +43,6 @@ class NodeCache {
     if (spare_.size() < keep_) spare_.push_back(std::move(node));
   }
 
-  size_t kept() const noexcept { return spare_.size(); }
-
  private:
   std::vector<typename Container::node_type> spare_;
   size_t keep_;

@@ -98,7 +98,6 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 class ConnectionOptions {
  public:
   explicit ConnectionOptions(const FieldList& fields);
-  bool empty() const noexcept { return count_ == 0; }
   /// True if a Connection field names `name` (and it is not a fixed hop-by-hop name).
   bool lists(std::string_view name) const noexcept;
 
