@@ -1,6 +1,13 @@
 // The TCP proxy: a TCP listener and its TCP frontend forwarding bytes to an echo origin, with
-// half-close carried both ways; curl through a TCP listener to an HTTP origin.
+// half-close carried both ways; curl through a TCP listener to an HTTP origin. Also the
+// listeners' socket behaviour: an HTTP listener's delayed first ACK.
+#include <netinet/in.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_segs_in (glibc's lacks it)
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <optional>
 #include <thread>
 
@@ -130,4 +137,30 @@ TEST_CASE("tcp: stopping the proxy with a tunnel open frees the tunnel and close
   }
   CHECK(c->recv_until_close(10s).empty());
   CHECK(c->eof());
+}
+
+TEST_CASE("listeners: an HTTP client's first request is acknowledged by the answer") {
+  HttpOrigin o("o");
+  Rig rig;
+  rig.add_listener(http_listener("127.0.0.1:1"));
+  Diff d;
+  d(config::AddCluster{cluster("c")});
+  d(config::AddBackend{backend("c", "b0", o.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "c", "~^.*$")});
+  rig.apply(d);
+  // The segments the client receives: SYN-ACK, the answer and FIN; a pure ACK of the request
+  // before the answer made four (accepted sockets started in quick-ACK mode). A turn slower
+  // than the delayed-ACK timer (40 ms) would send that ACK anyway: the fewest of five counts.
+  uint32_t fewest = UINT32_MAX;
+  for (int i = 0; i < 5; ++i) {
+    RawClient c(rig.port);
+    REQUIRE(c.send_all("GET /id HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    const std::string got = c.recv_until_close(5s);
+    REQUIRE(got.starts_with("HTTP/1.1 200"));
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    REQUIRE(::getsockopt(c.fd(), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
+    fewest = std::min(fewest, ti.tcpi_segs_in);
+  }
+  CHECK(fewest == 3);
 }

@@ -373,6 +373,10 @@ Result<int, Errno> open_listening_socket(const Address& at, const ListenOptions&
     ::close(fd);
     return Unexpected(e);
   }
+  if (o.delayed_ack) {  // after listen(), which resets the ACK state
+    int zero = 0;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+  }
   return fd;
 }
 

@@ -207,6 +207,10 @@ class TcpStream {
 struct ListenOptions {
   int backlog = 4096;
   bool reuse_port = false;  ///< SO_REUSEPORT: one listener per worker on the same address
+  /// Accepted connections start with delayed ACKs (TCP_QUICKACK off on the listener, inherited):
+  /// for protocols whose client speaks first and waits (HTTP, TLS), the answer acknowledges the
+  /// first request instead of a pure ACK of its own, one segment less per connection.
+  bool delayed_ack = false;
 };
 
 /// A bound, listening socket (not yet on any worker): lets a control thread open every worker's

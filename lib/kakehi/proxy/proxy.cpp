@@ -411,9 +411,12 @@ std::vector<config::Answer> Proxy::Impl::apply(std::vector<config::Request> diff
     // ones (SO_REUSEPORT); the workers close the old ones when they install the snapshot.
     if (auto it = bound.find(addr); it != bound.end() && it->second == l.kind) continue;
     auto at = net::Address::parse(addr);
+    // HTTP and TLS clients speak first and wait for the answer, which acknowledges their bytes.
+    const net::ListenOptions opts{
+        .backlog = 4096, .reuse_port = true, .delayed_ack = l.kind != config::ListenerKind::Tcp};
     for (size_t i = 0; i < group.size(); ++i) {
-      auto fd = at ? net::open_listening_socket(*at, {.backlog = 4096, .reuse_port = true})
-                   : Result<int, net::Errno>(Unexpected(EINVAL));
+      auto fd =
+          at ? net::open_listening_socket(*at, opts) : Result<int, net::Errno>(Unexpected(EINVAL));
       if (fd) {
         fds[i][addr] = *fd;
         continue;
