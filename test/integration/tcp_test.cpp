@@ -1,8 +1,8 @@
 // The TCP proxy: a TCP listener and its TCP frontend forwarding bytes to an echo origin, with
 // half-close carried both ways; curl through a TCP listener to an HTTP origin. Also the
 // listeners' socket behaviour: an HTTP listener's delayed first ACK.
-#include <netinet/in.h>
 #include <linux/tcp.h>  // tcp_info with tcpi_segs_in (glibc's lacks it)
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>

@@ -211,8 +211,8 @@ class Connection {
       ++next_;
     }
     bool contains(uint32_t id) const noexcept {
-      return std::find(ids_.begin(), ids_.begin() + std::min<size_t>(next_, N), id) !=
-             ids_.begin() + std::min<size_t>(next_, N);
+      const auto end = ids_.begin() + std::min(next_, N);
+      return std::find(ids_.begin(), end, id) != end;
     }
 
    private:

@@ -174,6 +174,7 @@ class H2Session final : public http2::EventSink,
   bool submit_head(FrontStream& s, http::Response& res, bool end);
   void finish_stream(FrontStream& s);
   void drop(FrontStream& s);
+  void unmap(FrontStream& s);
   void abandon(FrontStream& s);
   void start_shutdown();
   void wake_writer() { writer_wake_.notify(); }
@@ -430,13 +431,18 @@ void H2Session<Client>::on_connection_error(const http2::FrameError& err) {
     ++w_.stats.h2_protocol_errors;
 }
 
+// Takes the stream out of the id map (its node is kept for the next stream).
+template <class Client>
+void H2Session<Client>::unmap(FrontStream& s) {
+  if (!s.mapped) return;
+  s.mapped = false;
+  if (auto it = streams_.find(s.id); it != streams_.end()) stream_nodes_.erase(streams_, it);
+}
+
 // The stream is over for the engine (reset): its coroutine stops what it does.
 template <class Client>
 void H2Session<Client>::drop(FrontStream& s) {
-  if (s.mapped) {
-    s.mapped = false;
-    if (auto it = streams_.find(s.id); it != streams_.end()) stream_nodes_.erase(streams_, it);
-  }
+  unmap(s);
   abandon(s);
 }
 
@@ -462,10 +468,7 @@ runtime::Task<void> H2Session<Client>::stream_task(Ptr self, std::unique_ptr<Fro
 // After the stream's coroutine: the engine must not keep a stream nobody serves.
 template <class Client>
 void H2Session<Client>::finish_stream(FrontStream& s) {
-  if (s.mapped) {
-    s.mapped = false;
-    if (auto it = streams_.find(s.id); it != streams_.end()) stream_nodes_.erase(streams_, it);
-  }
+  unmap(s);
   // Credit for request body bytes nobody will send on.
   if (!s.body.empty()) conn_.consume(s.id, s.body.size());
   s.body.clear();

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "support/alloc_counter.hpp"
 #include "kakehi/config/request.hpp"
+#include "support/alloc_counter.hpp"
 
 using namespace kakehi::config;
 using kakehi::proxy::Router;
