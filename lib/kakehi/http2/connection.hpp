@@ -90,6 +90,11 @@ class Connection {
   std::span<const std::byte> next_output();
   /// The transport accepted the first `n` bytes of next_output().
   void consume_output(size_t n);
+  /// Moves what next_output() would return into `into` (whose old content is dropped) and
+  /// counts it as written, as consume_output() of all of it would. The engine goes on with
+  /// `into`'s former storage, so a writer that keeps one vector for the bytes in flight and
+  /// hands it back on its next call copies nothing and allocates nothing in steady state.
+  void take_output(std::vector<std::byte>& into);
 
   /// Timers: the earliest deadline the engine waits for (SETTINGS ACK, drain), if any.
   std::optional<Millis> next_deadline() const;
@@ -175,6 +180,7 @@ class Connection {
   void reschedule(Stream& s);
   void flush_data();
   void send_from(Stream& s);
+  void forget_written_control();  // drops the control answers written up to out_base_+out_off_
   void send_final_goaway();
   Result<void, FrameError> apply_peer_initial_window(uint32_t value);
 

@@ -268,8 +268,7 @@ std::span<const std::byte> Connection::next_output() {
 
 void Connection::consume_output(size_t n) {
   out_off_ += std::min(n, out_.size() - out_off_);
-  uint64_t written = out_base_ + out_off_;
-  while (!control_ends_.empty() && control_ends_.front() <= written) control_ends_.pop_front();
+  forget_written_control();
   if (out_off_ == out_.size()) {
     out_base_ += out_.size();
     out_.clear();
@@ -279,6 +278,25 @@ void Connection::consume_output(size_t n) {
     out_base_ += out_off_;
     out_off_ = 0;
   }
+}
+
+void Connection::take_output(std::vector<std::byte>& into) {
+  if (phase_ != Phase::Closed) flush_data();
+  into.clear();
+  if (out_off_ == 0) {
+    into.swap(out_);
+  } else {
+    into.assign(out_.begin() + static_cast<std::ptrdiff_t>(out_off_), out_.end());
+    out_.clear();
+  }
+  out_base_ += out_off_ + into.size();
+  out_off_ = 0;
+  forget_written_control();
+}
+
+void Connection::forget_written_control() {
+  const uint64_t written = out_base_ + out_off_;
+  while (!control_ends_.empty() && control_ends_.front() <= written) control_ends_.pop_front();
 }
 
 }  // namespace kakehi::http2

@@ -118,6 +118,12 @@ class BackendStream {
       return Write(std::in_place_index<1>, [&] { return TaskAwait(tls_->write_all(chain)); });
     return Write(std::in_place_index<0>, [&] { return tcp_.write_all(chain); });
   }
+  /// `data` must stay valid until the write completes.
+  Write write_all(std::span<const std::byte> data) {
+    if (tls_)
+      return Write(std::in_place_index<1>, [&] { return TaskAwait(tls_->write_all(data)); });
+    return Write(std::in_place_index<0>, [&] { return tcp_.write_all(data); });
+  }
   /// An idle pooled connection still usable (see BasicTlsStream::absorb).
   runtime::Task<bool> absorb() {
     if (tls_) co_return co_await tls_->absorb();

@@ -39,8 +39,9 @@ namespace {
 
 // The reader wakes at least this often (engine timers, drain requests, idle checks).
 constexpr uint64_t kReaderTick = 1000 * kMs;
-// Output copied from the engine into one write at most.
-constexpr size_t kWriteBatch = 64 * 1024;
+// A writer idle for kTrimOutputNs frees its output storage beyond kKeptOutputBytes.
+constexpr size_t kKeptOutputBytes = 16 * 1024;
+constexpr uint64_t kTrimOutputNs = 1000 * kMs;
 // Finished stream objects a session keeps for reuse.
 constexpr size_t kSpareStreams = 64;
 
@@ -274,50 +275,32 @@ runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
 template <class Client>
 runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
   H2Session& s = *self;
-  buffer::BufferChain chain;
-  std::vector<std::byte> flat;  // when the pool has no buffer to spare
+  // The bytes in flight: the engine's output buffer itself, swapped out of the engine (which
+  // goes on with this vector's former storage), so nothing is copied on the way to the socket.
+  std::vector<std::byte> out;
   for (;;) {
-    // Copy what the engine has into pool buffers (it may append while the write is in flight).
-    size_t taken = 0;
-    flat.clear();
-    while (taken < kWriteBatch) {
-      std::span<const std::byte> out = s.conn_.next_output();
-      if (out.empty()) break;
-      const size_t n = std::min(out.size(), kWriteBatch - taken);
-      auto buf = flat.empty() ? s.w_.worker.pool().acquire() : std::nullopt;
-      if (buf) {
-        const size_t m = std::min<size_t>(n, buf->size());
-        std::memcpy(buf->writable().data(), out.data(), m);
-        buf->remove_suffix(static_cast<uint32_t>(buf->size() - m));
-        chain.append(std::move(*buf));
-        s.conn_.consume_output(m);
-        taken += m;
-      } else {
-        if (!chain.empty()) break;  // send what is in buffers first
-        flat.insert(flat.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
-        s.conn_.consume_output(n);
-        taken += n;
-      }
-    }
+    s.conn_.take_output(out);
     // Streams paused on a full queue may go on.
     for (auto& [id, st] : s.streams_)
       if (st->waiting_drain) st->signal.notify();
-    if (taken == 0) {
+    if (out.empty()) {
       if (s.closing_ || s.dead_) break;
       if (s.conn_.is_closed()) {
         // Everything is sent (the last GOAWAY included): end the reader's wait.
         ::shutdown(s.client_.fd(), SHUT_RD);
         break;
       }
-      co_await s.writer_wake_.wait(UINT64_MAX);
+      // A connection quiet for a second frees a burst's storage (the vector the engine holds
+      // comes back with the next take_output and is trimmed after another quiet second).
+      const bool big = out.capacity() > kKeptOutputBytes;
+      const bool woken = co_await s.writer_wake_.wait(big ? s.now() + kTrimOutputNs : UINT64_MAX);
+      if (!woken && big) std::vector<std::byte>().swap(out);
       continue;
     }
     WriteWatchdog wd(s.w_.worker, s.client_.fd(), uint64_t{s.cfg_->timeouts.front_idle_ms} * kMs);
-    auto r = flat.empty() ? co_await s.client_.write_all(chain)
-                          : co_await s.client_.write_all(std::span<const std::byte>(flat));
+    auto r = co_await s.client_.write_all(std::span<const std::byte>(out));
     if (!r) {
       s.dead_ = true;
-      chain.clear();
       ::shutdown(s.client_.fd(), SHUT_RDWR);  // the reader sees it and ends the session
       break;
     }

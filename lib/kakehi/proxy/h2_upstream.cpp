@@ -55,8 +55,6 @@ constexpr size_t kReplayBody = 64 * 1024;
 // as a whole coroutine body was compiled so that its first resume ran none of it (UBSan builds
 // trap there as unreachable code).
 constexpr uint32_t kMaxWakeups = 1u << 20;
-// Bytes of engine output copied into pool buffers per socket write.
-constexpr size_t kMaxWriteBuffers = 8;
 
 http2::ConnectionConfig client_config() {
   http2::ConnectionConfig c;
@@ -348,42 +346,21 @@ void H2Conn::wake_write_waiters() {
 }
 
 runtime::Task<void> H2Conn::writer() {
-  buffer::BufferChain chain;
-  buffer::BufferPool& pool = w_.worker.pool();
-  uint32_t starved = 0;
+  std::vector<std::byte> out;  // the bytes in flight, swapped out of the engine (no copy)
   while (state_ != State::Closed) {
-    std::span<const std::byte> out = conn_.next_output();
+    conn_.take_output(out);
     if (out.empty()) {
       wake_write_waiters();
       if (state_ != State::Open) break;  // closing: everything is flushed
       co_await writer_wake_.wait(kNever);
       continue;
     }
-    // Copy into pool buffers (the engine's output buffer moves as it grows).
-    size_t n = 0;
-    while (n < out.size() && chain.slice_count() < kMaxWriteBuffers) {
-      auto b = pool.acquire();
-      if (!b) break;
-      const size_t take = std::min<size_t>(out.size() - n, b->size());
-      std::memcpy(b->writable().data(), out.data() + n, take);
-      b->remove_suffix(static_cast<uint32_t>(b->size() - take));
-      chain.append(std::move(*b));
-      n += take;
-    }
-    if (n == 0) {  // no pool buffer free: wait a little, boundedly
-      if (++starved > 1000) break;
-      co_await runtime::sleep_for(kMs);
-      continue;
-    }
-    starved = 0;
     bool ok;
     {
       WriteWatchdog wd(w_.worker, stream_.fd(), kWriteTimeoutNs);
-      ok = static_cast<bool>(co_await stream_.write_all(chain));
+      ok = static_cast<bool>(co_await stream_.write_all(std::span<const std::byte>(out)));
     }
-    chain.clear();
     if (!ok) break;
-    conn_.consume_output(n);
     wake_write_waiters();
   }
   writer_running_ = false;

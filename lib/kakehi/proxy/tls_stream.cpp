@@ -139,7 +139,9 @@ template <class Engine>
 runtime::Task<Result<void, net::Errno>> BasicTlsStream<Engine>::write_all(
     std::span<const std::byte> data) {
   if (!conn_->write(data)) co_return Unexpected(EPROTO);
-  if (!co_await flush_output()) co_return Unexpected(EPIPE);
+  // (No co_await inside the condition: GCC 12 miscompiles this coroutine with one there.)
+  const bool flushed = co_await flush_output();
+  if (!flushed) co_return Unexpected(EPIPE);
   co_return Result<void, net::Errno>{};
 }
 

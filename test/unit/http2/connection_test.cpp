@@ -649,3 +649,33 @@ TEST_CASE("§6.5.2 our HEADER_TABLE_SIZE applies to the decoder once acknowledge
   REQUIRE(!out.empty());
   CHECK(out.back().code() == H2Error::CompressionError);
 }
+
+TEST_CASE("take_output hands over what next_output would return, and trades storage") {
+  Server s;
+  Bytes ping;
+  encode_ping(ping, {}, false);
+  s.feed(cat({ping, ping, ping}));
+  const auto view = s.d.conn.next_output();
+  const Bytes expected(view.begin(), view.end());
+  REQUIRE(expected.size() == 3 * 17);  // three PING ACKs
+  // After a partial write, the rest is handed over.
+  s.d.conn.consume_output(5);
+  std::vector<std::byte> mine;
+  mine.reserve(4096);
+  const std::byte* storage = mine.data();
+  s.d.conn.take_output(mine);
+  CHECK(mine == Bytes(expected.begin() + 5, expected.end()));
+  CHECK(s.d.conn.next_output().empty());
+  // With nothing partially written, the vectors trade places: the engine writes its next
+  // output into the storage it was given, and the next taker receives it.
+  s.feed(ping);
+  s.d.conn.take_output(mine);
+  CHECK(mine == Bytes(expected.begin(), expected.begin() + 17));
+  s.feed(ping);
+  std::vector<std::byte> other;
+  s.d.conn.take_output(other);
+  CHECK(other.data() == storage);
+  CHECK(other == Bytes(expected.begin(), expected.begin() + 17));
+  s.d.conn.take_output(other);
+  CHECK(other.empty());
+}
