@@ -59,6 +59,11 @@ struct ConnectionConfig {
   FloodLimits flood;
   uint32_t scheduler_quantum = 16384;
   size_t output_watermark = 64 * 1024;  // next_output() stops adding DATA beyond this
+  /// Body slices (submit_slice) the connection's streams may hold at once, each keeping a
+  /// pool buffer; beyond this, and for a slice under min_slice_bytes that would start a
+  /// stream's queue, the bytes are copied and the buffer is let go at once.
+  size_t max_queued_slices = 128;
+  size_t min_slice_bytes = 1024;
 };
 
 /// Why a submit_* call was refused (the application's error, never the peer's).
@@ -111,6 +116,9 @@ class Connection {
                                             bool end_stream);
   Result<void, SubmitError> submit_data(uint32_t stream_id, std::span<const std::byte> data,
                                         bool end_stream);
+  /// submit_data without a copy: the stream keeps a reference to the slice's pool buffer
+  /// until its bytes are cut into DATA frames (see max_queued_slices and min_slice_bytes).
+  Result<void, SubmitError> submit_slice(uint32_t stream_id, buffer::Slice data, bool end_stream);
   /// Trailers, sent after the queued body; they end the stream.
   Result<void, SubmitError> submit_trailers(uint32_t stream_id, const FieldList& trailers);
   Result<void, SubmitError> reset_stream(uint32_t stream_id, H2Error code);
@@ -181,6 +189,9 @@ class Connection {
   void flush_data();
   void send_from(Stream& s);
   void forget_written_control();  // drops the control answers written up to out_base_+out_off_
+  Result<Stream*, SubmitError> data_stream(uint32_t stream_id);
+  void copy_slices(Stream& s);  // the stream's slices become copied bytes
+  void drop_slices(Stream& s);
   void send_final_goaway();
   Result<void, FrameError> apply_peer_initial_window(uint32_t value);
 
@@ -200,6 +211,7 @@ class Connection {
   std::vector<hpack::HeaderField> field_views_;  // the field list being encoded
 
   std::unordered_map<uint32_t, Stream> streams_;
+  size_t queued_slices_ = 0;  // slices held by all streams (vs config_.max_queued_slices)
   // Closed streams' nodes, reused by the next ones: no allocation per stream in steady state.
   static constexpr size_t kKeptStreamNodes = 32;
   static constexpr size_t kKeptQueueBytes = 1024;

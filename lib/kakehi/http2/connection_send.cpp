@@ -20,9 +20,11 @@ Stream& Connection::open_stream(uint32_t id) {
   Stream& s = stream_nodes_.insert(streams_, id)->second;
   // A reused node: a fresh stream that keeps its body queue's storage.
   std::vector<std::byte> out = std::move(s.out);
+  std::vector<buffer::Slice> slices = std::move(s.slices);  // empty: close_stream dropped them
   out.clear();
   s = Stream{};
   s.out = std::move(out);
+  s.slices = std::move(slices);
   s.id = id;
   s.send_window = peer_.initial_window_size;
   s.recv_window = local_initial_window_;
@@ -41,6 +43,7 @@ void Connection::close_stream(uint32_t id) {
     --peer_streams_;
   else
     --local_streams_;
+  drop_slices(it->second);
   // A kept node keeps its body queue's storage only when small (the next stream reuses it).
   if (it->second.out.capacity() > kKeptQueueBytes) it->second.out = {};
   it->second.trailers.reset();
@@ -150,21 +153,70 @@ Result<void, SubmitError> Connection::submit_response(uint32_t stream_id,
   return {};
 }
 
-Result<void, SubmitError> Connection::submit_data(uint32_t stream_id,
-                                                  std::span<const std::byte> data,
-                                                  bool end_stream) {
+Result<Stream*, SubmitError> Connection::data_stream(uint32_t stream_id) {
   if (error_) return Unexpected(SubmitError::ConnectionClosed);
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return Unexpected(SubmitError::NoSuchStream);
   Stream& s = it->second;
   if (s.local_closed() || s.end_queued) return Unexpected(SubmitError::StreamClosedLocally);
+  return &s;
+}
+
+namespace {
+
+void append_copy(Stream& s, std::span<const std::byte> data) {
   // Drop what was sent once it outweighs what waits (amortized: each byte moves at most once),
   // so a stream that never fully drains holds its pending bytes, not its whole body.
-  if (s.out_off > 0 && s.out_off >= s.pending()) {
+  if (s.out_off > 0 && s.out_off >= s.out.size() - s.out_off) {
     s.out.erase(s.out.begin(), s.out.begin() + static_cast<std::ptrdiff_t>(s.out_off));
     s.out_off = 0;
   }
   s.out.insert(s.out.end(), data.begin(), data.end());
+}
+
+}  // namespace
+
+void Connection::drop_slices(Stream& s) {
+  queued_slices_ -= s.slices.size();
+  s.slices.clear();
+  s.slice_bytes = 0;
+}
+
+void Connection::copy_slices(Stream& s) {
+  for (const buffer::Slice& piece : s.slices) append_copy(s, piece.bytes());
+  drop_slices(s);
+}
+
+Result<void, SubmitError> Connection::submit_data(uint32_t stream_id,
+                                                  std::span<const std::byte> data,
+                                                  bool end_stream) {
+  auto found = data_stream(stream_id);
+  if (!found) return Unexpected(found.error());
+  Stream& s = **found;
+  if (!data.empty() && !s.slices.empty()) copy_slices(s);
+  append_copy(s, data);
+  s.end_queued = end_stream;
+  reschedule(s);
+  return {};
+}
+
+Result<void, SubmitError> Connection::submit_slice(uint32_t stream_id, buffer::Slice data,
+                                                   bool end_stream) {
+  auto found = data_stream(stream_id);
+  if (!found) return Unexpected(found.error());
+  Stream& s = **found;
+  // Copied: a small slice that would start a queue (a queue already of slices takes it, often
+  // sharing the previous one's buffer), a slice behind copied bytes, and any beyond the cap.
+  const bool copied_waiting = s.out.size() > s.out_off;
+  const bool small_start = s.slices.empty() && data.size() < config_.min_slice_bytes;
+  if (small_start || copied_waiting || queued_slices_ >= config_.max_queued_slices) {
+    if (!data.empty() && !s.slices.empty()) copy_slices(s);
+    append_copy(s, data.bytes());
+  } else {
+    s.slice_bytes += data.size();
+    s.slices.push_back(std::move(data));
+    ++queued_slices_;
+  }
   s.end_queued = end_stream;
   reschedule(s);
   return {};
@@ -225,9 +277,30 @@ void Connection::send_from(Stream& s) {
   bool end = drains && s.end_queued && !s.trailers;
   if (n > 0 || end) {
     encode_data_header(out_, s.id, static_cast<uint32_t>(n), end);
-    auto from = s.out.begin() + static_cast<std::ptrdiff_t>(s.out_off);
-    out_.insert(out_.end(), from, from + static_cast<std::ptrdiff_t>(n));
-    s.out_off += n;
+    if (!s.slices.empty()) {
+      // The body's only copy: from the pool slices straight into the output queue.
+      size_t left = n;
+      size_t used = 0;
+      for (buffer::Slice& piece : s.slices) {
+        if (left == 0) break;
+        const size_t take = std::min<size_t>(left, piece.size());
+        out_.insert(out_.end(), piece.data(), piece.data() + take);
+        left -= take;
+        if (take < piece.size()) {
+          piece.remove_prefix(static_cast<uint32_t>(take));
+        } else {
+          piece.reset();
+          ++used;
+        }
+      }
+      s.slices.erase(s.slices.begin(), s.slices.begin() + static_cast<std::ptrdiff_t>(used));
+      queued_slices_ -= used;
+      s.slice_bytes -= n;
+    } else {
+      auto from = s.out.begin() + static_cast<std::ptrdiff_t>(s.out_off);
+      out_.insert(out_.end(), from, from + static_cast<std::ptrdiff_t>(n));
+      s.out_off += n;
+    }
     s.send_window -= static_cast<int64_t>(n);
     conn_send_window_ -= static_cast<int64_t>(n);
     scheduler_.sent(s.id, n);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "kakehi/buffer/buffer_pool.hpp"
 #include "kakehi/http2/field_list.hpp"
 #include "kakehi/http2/priority.hpp"
 
@@ -52,14 +53,19 @@ struct Stream {
   uint64_t data_received = 0;
   bool request_is_head = false;  // client side: our request was HEAD
 
-  // Send side: body bytes queued by the application, then optional trailers.
+  // Send side: body bytes queued by the application, then optional trailers. The body waits
+  // either as copied bytes (`out` from `out_off`) or as pool slices (`slices`), never both:
+  // a slice queued behind copied bytes is copied too, and copied bytes queued behind slices
+  // first turn the slices into copied bytes, so the order is kept.
   std::vector<std::byte> out;
   size_t out_off = 0;
+  std::vector<buffer::Slice> slices;
+  size_t slice_bytes = 0;
   bool end_queued = false;  // END_STREAM after `out` (and trailers) drains
   std::optional<FieldList> trailers;
   Priority priority;
 
-  size_t pending() const noexcept { return out.size() - out_off; }
+  size_t pending() const noexcept { return out.size() - out_off + slice_bytes; }
   bool local_closed() const noexcept { return state == StreamState::HalfClosedLocal; }
   bool remote_closed() const noexcept { return state == StreamState::HalfClosedRemote; }
 };

@@ -171,6 +171,7 @@ class H2Session final : public http2::EventSink,
   void answer(FrontStream& s, uint16_t status, std::string_view location = {});
   // Queues `data` (and END_STREAM) for `s`; false when the stream cannot take it any more.
   bool submit_data(FrontStream& s, std::span<const std::byte> data, bool end);
+  bool submit_slice(FrontStream& s, buffer::Slice data, bool end);  // no copy into the engine
   runtime::Task<bool> wait_drained(FrontStream& s);
   bool submit_head(FrontStream& s, http::Response& res, bool end);
   void finish_stream(FrontStream& s);
@@ -657,9 +658,7 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
       if (end && held.empty()) return true;
     }
     if (held.empty() && !end) return true;
-    bool ok = submit_data(s, held.bytes(), end);
-    held.reset();
-    return ok;
+    return submit_slice(s, std::move(held), end);  // held is empty after the move
   };
   for (;;) {
     if (step.event == http1::Event::NeedMore) {
@@ -919,6 +918,18 @@ bool H2Session<Client>::submit_head(FrontStream& s, http::Response& res, bool en
 template <class Client>
 bool H2Session<Client>::submit_data(FrontStream& s, std::span<const std::byte> data, bool end) {
   if (s.gone || !conn_.submit_data(s.id, data, end)) return false;
+  s.ended = end;
+  wake_writer();
+  return true;
+}
+
+template <class Client>
+bool H2Session<Client>::submit_slice(FrontStream& s, buffer::Slice data, bool end) {
+  // Queued slices keep pool buffers: with the pool running low (clients that do not read),
+  // the engine gets a copy and the buffer goes back at once.
+  const buffer::BufferPool& pool = w_.worker.pool();
+  if (pool.free_count() < pool.count() / 4) return submit_data(s, data.bytes(), end);
+  if (s.gone || !conn_.submit_slice(s.id, std::move(data), end)) return false;
   s.ended = end;
   wake_writer();
   return true;

@@ -1,0 +1,181 @@
+// submit_slice: body bytes queued as pool slices (no copy into the engine). The DATA frames
+// carry the same bytes in the same order as copied bodies; a slice's pool buffer is let go as
+// soon as its bytes are cut into frames, when its stream closes, or at once when it is copied
+// (small slices, the per-connection cap, behind copied bytes).
+#include <doctest/doctest.h>
+
+#include "kakehi/buffer/buffer_pool.hpp"
+#include "kakehi/http2/connection.hpp"
+#include "support/h2_harness.hpp"
+
+using namespace kakehi;
+using namespace kakehi::http2;
+using namespace kakehi::test;
+
+namespace {
+
+constexpr uint32_t kBuffers = 8;
+
+/// A slice of `n` bytes, byte i = (seed + i) mod 251.
+buffer::Slice make_slice(buffer::BufferPool& pool, size_t n, int seed) {
+  auto b = pool.acquire();
+  REQUIRE(b);
+  REQUIRE(n <= b->size());
+  auto w = b->writable();
+  for (size_t i = 0; i < n; ++i) w[i] = std::byte(static_cast<uint8_t>((seed + i) % 251));
+  b->remove_suffix(static_cast<uint32_t>(b->size() - n));
+  return std::move(*b);
+}
+
+/// SETTINGS with SETTINGS_INITIAL_WINDOW_SIZE = v.
+Bytes initial_window(uint32_t v) {
+  return settings_frame({{static_cast<uint16_t>(SettingId::InitialWindowSize), v}});
+}
+
+Bytes pattern(size_t n, int seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = std::byte(static_cast<uint8_t>((seed + i) % 251));
+  return b;
+}
+
+struct Server {
+  buffer::BufferPool pool{kBuffers, 32768};  // before the engine: its streams hold slices
+  EngineDriver d;
+  hpack::Encoder enc;
+  explicit Server(const ConnectionConfig& c) : d(c) {
+    REQUIRE(d.feed(cat({client_magic(), settings_frame()})));
+    d.output();
+    REQUIRE(d.feed(settings_ack()));
+    d.rec.events.clear();
+  }
+  void open(uint32_t id) {
+    REQUIRE(d.feed(headers_frame(enc, id, get_request(), true)));
+    REQUIRE(d.conn.submit_response(id, {{":status", "200"}}, false));
+  }
+  /// The DATA payloads written for `id`, joined; `ended`: the last one had END_STREAM.
+  Bytes body(uint32_t id, bool* ended = nullptr) {
+    Bytes all;
+    for (auto& f : d.output()) {
+      if (f.type() != FrameType::Data || f.h.stream_id != id) continue;
+      all.insert(all.end(), f.payload.begin(), f.payload.end());
+      if (ended) *ended = (f.h.flags & flag::kEndStream) != 0;
+    }
+    return all;
+  }
+};
+
+ConnectionConfig config() {
+  ConnectionConfig c;
+  c.role = Role::Server;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("submit_slice: DATA carries the slice's bytes; its buffer is freed once they are cut") {
+  Server s(config());
+  s.open(1);
+  // 20000 bytes: two DATA frames (MAX_FRAME_SIZE 16384), the slice cut in the middle.
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 20000, 7), true));
+  CHECK(s.pool.free_count() == kBuffers - 1);  // held by the stream, not copied
+  CHECK(s.d.conn.queued_data(1) == 20000);
+  bool ended = false;
+  CHECK(s.body(1, &ended) == pattern(20000, 7));
+  CHECK(ended);
+  CHECK(s.pool.free_count() == kBuffers);
+}
+
+TEST_CASE("submit_slice: a slice waiting for the stream window is cut as the window opens") {
+  Server s(config());
+  REQUIRE(s.d.feed(initial_window(1000)));
+  s.d.output();
+  s.open(1);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 3000, 1), true));
+  Bytes got = s.body(1);
+  CHECK(got.size() == 1000);
+  CHECK(s.pool.free_count() == kBuffers - 1);  // 2000 bytes still wait in the slice
+  for (int i = 0; i < 2; ++i) {
+    Bytes credit;
+    encode_window_update(credit, 1, 1000);
+    REQUIRE(s.d.feed(credit));
+    Bytes more = s.body(1);
+    got.insert(got.end(), more.begin(), more.end());
+  }
+  CHECK(got == pattern(3000, 1));
+  CHECK(s.pool.free_count() == kBuffers);
+}
+
+TEST_CASE("submit_slice: a small slice starting a queue, and slices beyond the cap, are copied") {
+  ConnectionConfig c = config();
+  c.min_slice_bytes = 1024;
+  c.max_queued_slices = 3;
+  Server s(c);
+  s.open(1);
+  s.open(3);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 100, 0), false));
+  CHECK(s.pool.free_count() == kBuffers);  // copied: small, and stream 1 had nothing queued
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 2000, 1), false));
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 100, 2), false));  // behind a slice: kept
+  CHECK(s.pool.free_count() == kBuffers - 2);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 2000, 3), false));  // behind copies
+  CHECK(s.pool.free_count() == kBuffers - 2);
+  s.open(5);
+  REQUIRE(s.d.conn.submit_slice(5, make_slice(s.pool, 2000, 4), false));  // the third slice
+  CHECK(s.pool.free_count() == kBuffers - 3);
+  // Beyond the cap: stream 5's queue becomes copies, in order, and its buffer goes.
+  REQUIRE(s.d.conn.submit_slice(5, make_slice(s.pool, 2000, 5), true));
+  CHECK(s.pool.free_count() == kBuffers - 2);
+  Bytes one, three, five;
+  for (auto& f : s.d.output()) {
+    if (f.type() != FrameType::Data) continue;
+    Bytes& to = f.h.stream_id == 1 ? one : f.h.stream_id == 3 ? three : five;
+    to.insert(to.end(), f.payload.begin(), f.payload.end());
+  }
+  CHECK(one == cat({pattern(100, 0), pattern(2000, 3)}));
+  CHECK(three == cat({pattern(2000, 1), pattern(100, 2)}));
+  CHECK(five == cat({pattern(2000, 4), pattern(2000, 5)}));
+  CHECK(s.pool.free_count() == kBuffers);
+}
+
+TEST_CASE("submit_slice and submit_data mixed on one stream keep their order") {
+  Server s(config());
+  REQUIRE(s.d.feed(initial_window(0)));  // nothing is cut before everything is queued
+  s.d.output();
+  s.open(1);
+  REQUIRE(s.d.conn.submit_data(1, pattern(1500, 10), false));
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 3000, 20), false));  // behind copied bytes
+  CHECK(s.pool.free_count() == kBuffers);
+  s.open(3);
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 3000, 30), false));
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 3000, 40), false));
+  CHECK(s.pool.free_count() == kBuffers - 2);
+  REQUIRE(s.d.conn.submit_data(3, pattern(500, 50), true));  // turns the slices into copies
+  CHECK(s.pool.free_count() == kBuffers);
+  CHECK(s.d.conn.queued_data(3) == 6500);
+  REQUIRE(s.d.feed(initial_window(65535)));
+  auto frames = s.d.output();
+  Bytes one, three;
+  for (auto& f : frames) {
+    if (f.type() != FrameType::Data) continue;
+    Bytes& to = f.h.stream_id == 1 ? one : three;
+    to.insert(to.end(), f.payload.begin(), f.payload.end());
+  }
+  CHECK(one == cat({pattern(1500, 10), pattern(3000, 20)}));
+  CHECK(three == cat({pattern(3000, 30), pattern(3000, 40), pattern(500, 50)}));
+}
+
+TEST_CASE("submit_slice: a reset stream lets its slices go") {
+  Server s(config());
+  REQUIRE(s.d.feed(initial_window(0)));
+  s.d.output();
+  s.open(1);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 5000, 0), false));
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 5000, 1), false));
+  CHECK(s.pool.free_count() == kBuffers - 2);
+  REQUIRE(s.d.conn.reset_stream(1, H2Error::Cancel));
+  CHECK(s.pool.free_count() == kBuffers);
+  // The cap counts what streams hold now: two more streams may queue slices again.
+  s.open(3);
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 5000, 2), false));
+  CHECK(s.pool.free_count() == kBuffers - 1);
+}
