@@ -209,8 +209,10 @@ Result<void, SubmitError> Connection::submit_slice(uint32_t stream_id, buffer::S
   // sharing the previous one's buffer), a slice behind copied bytes, and any beyond the cap.
   const bool copied_waiting = s.out.size() > s.out_off;
   const bool small_start = s.slices.empty() && data.size() < config_.min_slice_bytes;
-  if (small_start || copied_waiting || queued_slices_ >= config_.max_queued_slices) {
-    if (!data.empty() && !s.slices.empty()) copy_slices(s);
+  if (data.empty()) {
+    // Only END_STREAM.
+  } else if (small_start || copied_waiting || queued_slices_ >= config_.max_queued_slices) {
+    if (!s.slices.empty()) copy_slices(s);
     append_copy(s, data.bytes());
   } else {
     s.slice_bytes += data.size();

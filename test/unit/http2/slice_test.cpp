@@ -179,3 +179,16 @@ TEST_CASE("submit_slice: a reset stream lets its slices go") {
   REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 5000, 2), false));
   CHECK(s.pool.free_count() == kBuffers - 1);
 }
+
+TEST_CASE("submit_slice: an empty slice only ends the stream") {
+  Server s(config());
+  s.open(1);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 4000, 9), false));
+  REQUIRE(s.d.conn.submit_slice(1, buffer::Slice{}, true));
+  CHECK(s.d.conn.queued_data(1) == 4000);
+  bool ended = false;
+  CHECK(s.body(1, &ended) == pattern(4000, 9));
+  CHECK(ended);
+  CHECK(s.pool.free_count() == kBuffers);
+  CHECK(!s.d.conn.stream_state(1));
+}
