@@ -13,30 +13,22 @@ templates, checks, rounds, the report) is the harness's own. Example, from the r
   bench/peers/run-peers-h2.py --scenarios S4,H4,S5,H5 --rounds 2 \\
       --candidate "kakehi=$PWD/build/proxy/kakehi -c {conf:$PWD/bench/peers/kakehi.toml}"
 """
-import importlib.machinery
-import importlib.util
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-HARNESS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "bench", "run-peers"))
+import harness
 
 
 def main():
-    if not os.path.isfile(HARNESS):
-        raise SystemExit("run-peers-h2.py: the peer harness is missing (%s)" % HARNESS)
-    loader = importlib.machinery.SourceFileLoader("run_peers", HARNESS)
-    spec = importlib.util.spec_from_loader("run_peers", loader)
-    rp = importlib.util.module_from_spec(spec)
-    loader.exec_module(rp)
+    rp = harness.load("run-peers-h2.py")
     for name, base in (("H4", "S4"), ("H5", "S5")):
         s = dict(rp.SCENARIOS[base])
         s["path"] = "/16k"
         s["desc"] = s["desc"].replace("13 B body", "16 KiB body")
         rp.SCENARIOS[name] = s
     # The harness finds its peer configs relative to itself; run from its directory.
-    os.chdir(os.path.dirname(HARNESS))
-    sys.argv[0] = HARNESS
+    os.chdir(os.path.dirname(harness.PATH))
+    sys.argv[0] = harness.PATH
     rp.main()
 
 

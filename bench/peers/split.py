@@ -17,8 +17,6 @@ Needs: the harness (../shared/bench), haproxy, nginx, wrk, taskset, perf (Debian
 Every process it starts is stopped by PID (the harness's stop_all) on exit.
 """
 import argparse
-import importlib.machinery
-import importlib.util
 import os
 import re
 import shutil
@@ -27,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 
+import harness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-HARNESS = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "run-peers"))
 
 SCENARIOS = {  # name: (path, connections, extra wrk args, over TLS)
     "S1": ("/hello", 64, [], False),
@@ -40,16 +39,6 @@ SCENARIOS = {  # name: (path, connections, extra wrk args, over TLS)
     "T1": ("/hello", 64, [], True),
     "T6": ("/hello", 64, ["-H", "Connection: close"], True),
 }
-
-
-def load_harness():
-    if not os.path.isfile(HARNESS):
-        raise SystemExit("split.py: the peer harness is missing (%s)" % HARNESS)
-    loader = importlib.machinery.SourceFileLoader("run_peers", HARNESS)
-    spec = importlib.util.spec_from_loader("run_peers", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
 def tree_times(rp, root):
@@ -119,7 +108,7 @@ def main():
             raise SystemExit("split.py: missing tool: %s" % tool)
     if not os.access(args.kakehi, os.X_OK):
         raise SystemExit("split.py: no kakehi binary at %s (build it first)" % args.kakehi)
-    rp = load_harness()
+    rp = harness.load("split.py")
     targets = {"haproxy": rp.PEERS["haproxy"], "nginx": rp.PEERS["nginx"],
                "kakehi": args.kakehi + " -c {conf:%s}" % os.path.join(HERE, "kakehi.toml")}
     tmp = tempfile.mkdtemp(prefix="split-")

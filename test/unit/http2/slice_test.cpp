@@ -4,6 +4,9 @@
 // (small slices, the per-connection cap, behind copied bytes).
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
+
 #include "kakehi/buffer/buffer_pool.hpp"
 #include "kakehi/http2/connection.hpp"
 #include "support/h2_harness.hpp"
@@ -52,15 +55,23 @@ struct Server {
     REQUIRE(d.feed(headers_frame(enc, id, get_request(), true)));
     REQUIRE(d.conn.submit_response(id, {{":status", "200"}}, false));
   }
-  /// The DATA payloads written for `id`, joined; `ended`: the last one had END_STREAM.
-  Bytes body(uint32_t id, bool* ended = nullptr) {
-    Bytes all;
+  /// The DATA payloads written, joined per stream; `ended`: streams whose last DATA frame had
+  /// END_STREAM.
+  std::map<uint32_t, Bytes> bodies(std::set<uint32_t>* ended = nullptr) {
+    std::map<uint32_t, Bytes> all;
     for (auto& f : d.output()) {
-      if (f.type() != FrameType::Data || f.h.stream_id != id) continue;
-      all.insert(all.end(), f.payload.begin(), f.payload.end());
-      if (ended) *ended = (f.h.flags & flag::kEndStream) != 0;
+      if (f.type() != FrameType::Data) continue;
+      Bytes& to = all[f.h.stream_id];
+      to.insert(to.end(), f.payload.begin(), f.payload.end());
+      if (ended && (f.h.flags & flag::kEndStream) != 0) ended->insert(f.h.stream_id);
     }
     return all;
+  }
+  Bytes body(uint32_t id, bool* ended = nullptr) {
+    std::set<uint32_t> done;
+    Bytes b = bodies(&done)[id];
+    if (ended) *ended = done.count(id) > 0;
+    return b;
   }
 };
 
@@ -125,15 +136,10 @@ TEST_CASE("submit_slice: a small slice starting a queue, and slices beyond the c
   // Beyond the cap: stream 5's queue becomes copies, in order, and its buffer goes.
   REQUIRE(s.d.conn.submit_slice(5, make_slice(s.pool, 2000, 5), true));
   CHECK(s.pool.free_count() == kBuffers - 2);
-  Bytes one, three, five;
-  for (auto& f : s.d.output()) {
-    if (f.type() != FrameType::Data) continue;
-    Bytes& to = f.h.stream_id == 1 ? one : f.h.stream_id == 3 ? three : five;
-    to.insert(to.end(), f.payload.begin(), f.payload.end());
-  }
-  CHECK(one == cat({pattern(100, 0), pattern(2000, 3)}));
-  CHECK(three == cat({pattern(2000, 1), pattern(100, 2)}));
-  CHECK(five == cat({pattern(2000, 4), pattern(2000, 5)}));
+  auto got = s.bodies();
+  CHECK(got[1] == cat({pattern(100, 0), pattern(2000, 3)}));
+  CHECK(got[3] == cat({pattern(2000, 1), pattern(100, 2)}));
+  CHECK(got[5] == cat({pattern(2000, 4), pattern(2000, 5)}));
   CHECK(s.pool.free_count() == kBuffers);
 }
 
@@ -153,15 +159,9 @@ TEST_CASE("submit_slice and submit_data mixed on one stream keep their order") {
   CHECK(s.pool.free_count() == kBuffers);
   CHECK(s.d.conn.queued_data(3) == 6500);
   REQUIRE(s.d.feed(initial_window(65535)));
-  auto frames = s.d.output();
-  Bytes one, three;
-  for (auto& f : frames) {
-    if (f.type() != FrameType::Data) continue;
-    Bytes& to = f.h.stream_id == 1 ? one : three;
-    to.insert(to.end(), f.payload.begin(), f.payload.end());
-  }
-  CHECK(one == cat({pattern(1500, 10), pattern(3000, 20)}));
-  CHECK(three == cat({pattern(3000, 30), pattern(3000, 40), pattern(500, 50)}));
+  auto got = s.bodies();
+  CHECK(got[1] == cat({pattern(1500, 10), pattern(3000, 20)}));
+  CHECK(got[3] == cat({pattern(3000, 30), pattern(3000, 40), pattern(500, 50)}));
 }
 
 TEST_CASE("submit_slice: a reset stream lets its slices go") {
