@@ -51,6 +51,11 @@ struct Server {
     REQUIRE(d.feed(settings_ack()));
     d.rec.events.clear();
   }
+  /// The peer's SETTINGS_INITIAL_WINDOW_SIZE (acknowledged; its output dropped).
+  void set_initial_window(uint32_t v) {
+    REQUIRE(d.feed(initial_window(v)));
+    d.output();
+  }
   void open(uint32_t id) {
     REQUIRE(d.feed(headers_frame(enc, id, get_request(), true)));
     REQUIRE(d.conn.submit_response(id, {{":status", "200"}}, false));
@@ -98,8 +103,7 @@ TEST_CASE("submit_slice: DATA carries the slice's bytes; its buffer is freed onc
 
 TEST_CASE("submit_slice: a slice waiting for the stream window is cut as the window opens") {
   Server s(config());
-  REQUIRE(s.d.feed(initial_window(1000)));
-  s.d.output();
+  s.set_initial_window(1000);
   s.open(1);
   REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 3000, 1), true));
   Bytes got = s.body(1);
@@ -145,8 +149,7 @@ TEST_CASE("submit_slice: a small slice starting a queue, and slices beyond the c
 
 TEST_CASE("submit_slice and submit_data mixed on one stream keep their order") {
   Server s(config());
-  REQUIRE(s.d.feed(initial_window(0)));  // nothing is cut before everything is queued
-  s.d.output();
+  s.set_initial_window(0);  // nothing is cut before everything is queued
   s.open(1);
   REQUIRE(s.d.conn.submit_data(1, pattern(1500, 10), false));
   REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 3000, 20), false));  // behind copied bytes
@@ -166,15 +169,14 @@ TEST_CASE("submit_slice and submit_data mixed on one stream keep their order") {
 
 TEST_CASE("submit_slice: a reset stream lets its slices go") {
   Server s(config());
-  REQUIRE(s.d.feed(initial_window(0)));
-  s.d.output();
+  s.set_initial_window(0);
   s.open(1);
   REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 5000, 0), false));
   REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 5000, 1), false));
   CHECK(s.pool.free_count() == kBuffers - 2);
   REQUIRE(s.d.conn.reset_stream(1, H2Error::Cancel));
   CHECK(s.pool.free_count() == kBuffers);
-  // The cap counts what streams hold now: two more streams may queue slices again.
+  // The connection's slice count went down with them: a new stream queues a slice again.
   s.open(3);
   REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 5000, 2), false));
   CHECK(s.pool.free_count() == kBuffers - 1);
