@@ -189,7 +189,7 @@ Result<void, FrameError> Connection::flood_check(RateCounter& c, uint32_t limit,
 }
 
 Result<void, FrameError> Connection::note_control() {
-  control_ends_.push_back(out_base_ + out_.size());
+  control_ends_.push_back(out_base_ + out_.size() + out_slice_bytes_);
   if (control_ends_.size() <= config_.flood.max_queued_control_frames) return {};
   ++flood_stats_.trips;
   flood_stats_.tripped = "too many queued control frames";

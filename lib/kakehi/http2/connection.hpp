@@ -64,6 +64,24 @@ struct ConnectionConfig {
   /// stream's queue, the bytes are copied and the buffer is let go at once.
   size_t max_queued_slices = 128;
   size_t min_slice_bytes = 1024;
+  /// DATA cut from body slices is not copied into the output queue: take_output(OutputBatch&)
+  /// hands the slices over beside the queued bytes, for a vectored write. next_output() and
+  /// take_output(vector&) still work (they copy the slices in first).
+  bool gather_slices = false;
+};
+
+/// Output handed over in one piece (take_output): `bytes`, with `slices` inserted at their
+/// offsets. The writer sends bytes[0, slices[0].at), slices[0].slice, bytes[slices[0].at,
+/// slices[1].at), ... then the rest of `bytes`; it keeps the slices until the write is done.
+struct OutputBatch {
+  struct Piece {
+    size_t at;  // offset in `bytes` the slice goes before
+    buffer::Slice slice;
+  };
+  std::vector<std::byte> bytes;
+  std::vector<Piece> slices;
+  size_t size() const noexcept;
+  bool empty() const noexcept { return bytes.empty() && slices.empty(); }
 };
 
 /// Why a submit_* call was refused (the application's error, never the peer's).
@@ -100,6 +118,10 @@ class Connection {
   /// `into`'s former storage, so a writer that keeps one vector for the bytes in flight and
   /// hands it back on its next call copies nothing and allocates nothing in steady state.
   void take_output(std::vector<std::byte>& into);
+  /// The same without copying body slices (with gather_slices): `into.bytes` is swapped like
+  /// the vector above, and the slices queued since the last call move to `into.slices` (its
+  /// old ones are released).
+  void take_output(OutputBatch& into);
 
   /// Timers: the earliest deadline the engine waits for (SETTINGS ACK, drain), if any.
   std::optional<Millis> next_deadline() const;
@@ -189,6 +211,7 @@ class Connection {
   void flush_data();
   void send_from(Stream& s);
   void forget_written_control();  // drops the control answers written up to out_base_+out_off_
+  void inline_slices();           // copies out_slices_ into out_ (for the flat output calls)
   Result<Stream*, SubmitError> data_stream(uint32_t stream_id);
   void copy_slices(Stream& s);  // the stream's slices become copied bytes
   void drop_slices(Stream& s);
@@ -262,6 +285,10 @@ class Connection {
   size_t out_off_ = 0;
   std::deque<size_t> control_ends_;  // end offsets (absolute, see out_base_) of queued answers
   uint64_t out_base_ = 0;            // bytes consumed before out_[0]
+  // gather_slices: DATA payloads cut from slices, not yet in out_ (offsets into out_, which
+  // is not consumed partially in this mode), and their total size.
+  std::vector<OutputBatch::Piece> out_slices_;
+  size_t out_slice_bytes_ = 0;
   Scheduler scheduler_;
 
   // GOAWAY and drain (§6.8).

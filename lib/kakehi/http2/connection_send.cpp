@@ -280,19 +280,27 @@ void Connection::send_from(Stream& s) {
   if (n > 0 || end) {
     encode_data_header(out_, s.id, static_cast<uint32_t>(n), end);
     if (!s.slices.empty()) {
-      // The body's only copy: from the pool slices straight into the output queue.
+      // Gathered: the slices go to the writer beside the queue. Otherwise the body's only
+      // copy: from the pool slices straight into the output queue.
       size_t left = n;
       size_t used = 0;
       for (buffer::Slice& piece : s.slices) {
         if (left == 0) break;
         const size_t take = std::min<size_t>(left, piece.size());
-        out_.insert(out_.end(), piece.data(), piece.data() + take);
-        left -= take;
-        if (take < piece.size()) {
-          piece.remove_prefix(static_cast<uint32_t>(take));
+        const bool whole = take == piece.size();
+        if (config_.gather_slices) {
+          out_slices_.push_back(
+              {out_.size(), whole ? std::move(piece) : piece.sub(0, static_cast<uint32_t>(take))});
+          out_slice_bytes_ += take;
         } else {
+          out_.insert(out_.end(), piece.data(), piece.data() + take);
+        }
+        left -= take;
+        if (whole) {
           piece.reset();
           ++used;
+        } else {
+          piece.remove_prefix(static_cast<uint32_t>(take));
         }
       }
       s.slices.erase(s.slices.begin(), s.slices.begin() + static_cast<std::ptrdiff_t>(used));
@@ -323,7 +331,7 @@ void Connection::send_from(Stream& s) {
 }
 
 void Connection::flush_data() {
-  while (!error_ && out_.size() - out_off_ < config_.output_watermark) {
+  while (!error_ && out_.size() - out_off_ + out_slice_bytes_ < config_.output_watermark) {
     auto id = scheduler_.next();
     if (!id) return;
     auto it = streams_.find(*id);
@@ -338,10 +346,12 @@ void Connection::flush_data() {
 
 std::span<const std::byte> Connection::next_output() {
   if (phase_ != Phase::Closed) flush_data();
+  inline_slices();
   return std::span<const std::byte>(out_).subspan(out_off_);
 }
 
 void Connection::consume_output(size_t n) {
+  inline_slices();
   out_off_ += std::min(n, out_.size() - out_off_);
   forget_written_control();
   if (out_off_ == out_.size()) {
@@ -357,6 +367,7 @@ void Connection::consume_output(size_t n) {
 
 void Connection::take_output(std::vector<std::byte>& into) {
   if (phase_ != Phase::Closed) flush_data();
+  inline_slices();
   into.clear();
   if (out_off_ == 0) {
     into.swap(out_);
@@ -367,6 +378,47 @@ void Connection::take_output(std::vector<std::byte>& into) {
   out_base_ += out_off_ + into.size();
   out_off_ = 0;
   forget_written_control();
+}
+
+void Connection::take_output(OutputBatch& into) {
+  if (phase_ != Phase::Closed) flush_data();
+  if (out_off_ > 0) {  // a partial consume_output() before: drop what it wrote
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_off_));
+    for (OutputBatch::Piece& p : out_slices_) p.at -= out_off_;
+    out_base_ += out_off_;
+    out_off_ = 0;
+  }
+  into.bytes.clear();
+  into.bytes.swap(out_);
+  into.slices.clear();
+  into.slices.swap(out_slices_);
+  out_base_ += into.bytes.size() + out_slice_bytes_;
+  out_slice_bytes_ = 0;
+  forget_written_control();
+}
+
+size_t OutputBatch::size() const noexcept {
+  size_t n = bytes.size();
+  for (const Piece& p : slices) n += p.slice.size();
+  return n;
+}
+
+// The offsets of control_ends_ count the slices' bytes already, so they stay right.
+void Connection::inline_slices() {
+  if (out_slices_.empty()) return;
+  std::vector<std::byte> merged;
+  merged.reserve(out_.size() + out_slice_bytes_);
+  size_t at = 0;
+  for (const OutputBatch::Piece& p : out_slices_) {
+    merged.insert(merged.end(), out_.begin() + static_cast<std::ptrdiff_t>(at),
+                  out_.begin() + static_cast<std::ptrdiff_t>(p.at));
+    merged.insert(merged.end(), p.slice.data(), p.slice.data() + p.slice.size());
+    at = p.at;
+  }
+  merged.insert(merged.end(), out_.begin() + static_cast<std::ptrdiff_t>(at), out_.end());
+  out_.swap(merged);
+  out_slices_.clear();
+  out_slice_bytes_ = 0;
 }
 
 void Connection::forget_written_control() {

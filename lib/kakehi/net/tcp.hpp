@@ -173,10 +173,17 @@ class TcpStream {
     static constexpr size_t kMaxIov = 16;  // lives in every writer's frame: keep it small
     iovec iov[kMaxIov];
     msghdr msg{};
+    std::span<iovec> vec;   // the caller's iovecs (write_all(span<iovec>)), advanced as sent
+    size_t vec_left = 0;    // bytes they still hold
+    bool gathered = false;  // writing `vec`
 
     static void on_cqe(runtime::Completion* c, int res, uint32_t flags);
     void submit();
-    bool await_ready() const noexcept { return chain ? chain->empty() : flat.empty(); }
+    bool await_ready() const noexcept { return done(); }
+    bool done() const noexcept {
+      return chain ? chain->empty() : gathered ? vec_left == 0 : flat_done == flat.size();
+    }
+    void advance_vec(size_t n) noexcept;
     void await_suspend(std::coroutine_handle<> h) {
       waiter = h;
       submit();
@@ -191,6 +198,9 @@ class TcpStream {
   WriteAwaiter write_all(buffer::BufferChain& chain);
   /// Sends every byte of `data` (the caller keeps it alive until the await returns).
   WriteAwaiter write_all(std::span<const std::byte> data);
+  /// Sends every byte `iovs` point to, as few sendmsg as the kernel allows: the caller keeps the
+  /// bytes and the array alive until the await returns (the entries are advanced as bytes go).
+  WriteAwaiter write_all(std::span<iovec> iovs);
 
   /// Half-close: no more writes (FIN), reading goes on.
   runtime::Task<Result<void, Errno>> shutdown_write();

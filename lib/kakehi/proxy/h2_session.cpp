@@ -99,10 +99,11 @@ void add_sticky_cookie(http::Response& res, const ClusterSnapshot& cluster, size
                    res.storage.concat({kStickyCookie, "=", id, "; Path=/; HttpOnly"}));
 }
 
-http2::ConnectionConfig engine_config(const config::Listener& l) {
+http2::ConnectionConfig engine_config(const config::Listener& l, bool gather) {
   const config::Http2Settings& h = l.http2;
   http2::ConnectionConfig c;
   c.role = http2::Role::Server;
+  c.gather_slices = gather;
   c.local.max_concurrent_streams = h.max_concurrent_streams;
   c.local.initial_window_size = h.initial_window_size;
   c.local.max_frame_size = h.max_frame_size;
@@ -126,11 +127,27 @@ http2::ConnectionConfig engine_config(const config::Listener& l) {
 
 http2::Millis to_ms(uint64_t ns) { return http2::Millis(ns / kMs); }
 
+// The iovecs of `out` in wire order: its bytes with the slices inserted at their offsets.
+void gather(const http2::OutputBatch& out, std::vector<iovec>& iov) {
+  iov.clear();
+  auto* bytes = const_cast<std::byte*>(out.bytes.data());
+  size_t at = 0;
+  for (const http2::OutputBatch::Piece& p : out.slices) {
+    if (p.at > at) iov.push_back({bytes + at, p.at - at});
+    iov.push_back({const_cast<std::byte*>(p.slice.data()), p.slice.size()});
+    at = p.at;
+  }
+  if (at < out.bytes.size()) iov.push_back({bytes + at, out.bytes.size() - at});
+}
+
 template <class Client>
 class H2Session final : public http2::EventSink,
                         public std::enable_shared_from_this<H2Session<Client>> {
   static constexpr std::string_view kScheme = std::is_same_v<Client, TlsStream> ? "https" : "http";
   using Ptr = std::shared_ptr<H2Session>;
+  // Cleartext: body slices go to the socket with the frame bytes in one vectored write, never
+  // copied. Over TLS the records are built from contiguous plaintext: the engine copies.
+  static constexpr bool kGather = std::is_same_v<Client, net::TcpStream>;
 
  public:
   H2Session(WorkerCtx& w, ListenerPtr l, Client client, ViewPtr view, const config::Listener& cfg)
@@ -139,7 +156,7 @@ class H2Session final : public http2::EventSink,
         client_(std::move(client)),
         view_(std::move(view)),
         cfg_(&cfg),
-        conn_(engine_config(cfg), *this) {
+        conn_(engine_config(cfg, kGather), *this) {
     link_.self = this;
   }
 
@@ -277,8 +294,10 @@ template <class Client>
 runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
   H2Session& s = *self;
   // The bytes in flight: the engine's output buffer itself, swapped out of the engine (which
-  // goes on with this vector's former storage), so nothing is copied on the way to the socket.
-  std::vector<std::byte> out;
+  // goes on with this vector's former storage), so nothing is copied on the way to the socket;
+  // in cleartext, with the body slices between them (kGather).
+  http2::OutputBatch out;
+  std::vector<iovec> iov;
   for (;;) {
     s.conn_.take_output(out);
     // Streams paused on a full queue may go on.
@@ -293,14 +312,25 @@ runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
       }
       // A connection quiet for a second frees a burst's storage (the vector the engine holds
       // comes back with the next take_output and is trimmed after another quiet second).
-      const bool big = out.capacity() > kKeptOutputBytes;
+      const bool big = out.bytes.capacity() > kKeptOutputBytes;
       const bool woken = co_await s.writer_wake_.wait(big ? s.now() + kTrimOutputNs : UINT64_MAX);
-      if (!woken && big) std::vector<std::byte>().swap(out);
+      if (!woken && big) std::vector<std::byte>().swap(out.bytes);
       continue;
     }
     WriteWatchdog wd(s.w_.worker, s.client_.fd(), uint64_t{s.cfg_->timeouts.front_idle_ms} * kMs);
-    auto r = co_await s.client_.write_all(std::span<const std::byte>(out));
-    if (!r) {
+    bool ok = false;
+    if (kGather && !out.slices.empty()) {
+      if constexpr (kGather) {
+        gather(out, iov);
+        auto r = co_await s.client_.write_all(std::span<iovec>(iov));
+        ok = r.has_value();
+        out.slices.clear();  // their buffers go back to the pool
+      }
+    } else {
+      auto r = co_await s.client_.write_all(std::span<const std::byte>(out.bytes));
+      ok = r.has_value();
+    }
+    if (!ok) {
       s.dead_ = true;
       ::shutdown(s.client_.fd(), SHUT_RDWR);  // the reader sees it and ends the session
       break;

@@ -194,3 +194,137 @@ TEST_CASE("submit_slice: an empty slice only ends the stream") {
   CHECK(s.pool.free_count() == kBuffers);
   CHECK(!s.d.conn.stream_state(1));
 }
+
+namespace {
+
+ConnectionConfig gather_config() {
+  ConnectionConfig c = config();
+  c.gather_slices = true;
+  return c;
+}
+
+/// The bytes a vectored write of `b` puts on the wire: its bytes with the slices in between.
+Bytes flatten(const OutputBatch& b) {
+  Bytes all;
+  size_t at = 0;
+  for (const OutputBatch::Piece& p : b.slices) {
+    REQUIRE(p.at >= at);
+    all.insert(all.end(), b.bytes.begin() + static_cast<long>(at),
+               b.bytes.begin() + static_cast<long>(p.at));
+    all.insert(all.end(), p.slice.data(), p.slice.data() + p.slice.size());
+    at = p.at;
+  }
+  all.insert(all.end(), b.bytes.begin() + static_cast<long>(at), b.bytes.end());
+  return all;
+}
+
+/// DATA payloads per stream in `wire`.
+std::map<uint32_t, Bytes> data_of(const Bytes& wire, std::set<uint32_t>* ended = nullptr) {
+  std::map<uint32_t, Bytes> all;
+  for (auto& f : split_frames(wire)) {
+    if (f.type() != FrameType::Data) continue;
+    Bytes& to = all[f.h.stream_id];
+    to.insert(to.end(), f.payload.begin(), f.payload.end());
+    if (ended && (f.h.flags & flag::kEndStream) != 0) ended->insert(f.h.stream_id);
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("gather_slices: take_output hands the slices over uncopied, in wire order") {
+  Server s(gather_config());
+  s.open(1);
+  s.open(3);
+  buffer::Slice a = make_slice(s.pool, 20000, 3);  // two DATA frames: cut in the middle
+  const std::byte* a_data = a.data();
+  REQUIRE(s.d.conn.submit_slice(1, std::move(a), true));
+  REQUIRE(s.d.conn.submit_data(3, pattern(10, 5), false));  // copied bytes between the slices
+  REQUIRE(s.d.conn.submit_data(3, pattern(2000, 6), true));
+  buffer::Slice b = make_slice(s.pool, 4000, 4);
+  const std::byte* b_data = b.data();
+  s.open(5);
+  REQUIRE(s.d.conn.submit_slice(5, std::move(b), true));
+  OutputBatch out;
+  s.d.conn.take_output(out);
+  // The payloads are the pool's own bytes: 16384 + 3616 of stream 1's slice, 4000 of stream 5's.
+  REQUIRE(out.slices.size() == 3);
+  CHECK(out.slices[0].slice.data() == a_data);
+  CHECK(out.slices[0].slice.size() == 16384);
+  CHECK(out.slices[1].slice.data() == a_data + 16384);
+  CHECK(out.slices[1].slice.size() == 3616);
+  CHECK(out.slices[2].slice.data() == b_data);
+  CHECK(out.size() == flatten(out).size());
+  CHECK(s.pool.free_count() == kBuffers - 2);  // held by the batch until it is written
+  std::set<uint32_t> ended;
+  auto got = data_of(flatten(out), &ended);
+  CHECK(got[1] == pattern(20000, 3));
+  CHECK(got[3] == cat({pattern(10, 5), pattern(2000, 6)}));
+  CHECK(got[5] == pattern(4000, 4));
+  CHECK(ended == std::set<uint32_t>{1, 3, 5});
+  out.slices.clear();
+  CHECK(s.pool.free_count() == kBuffers);
+  s.d.conn.take_output(out);
+  CHECK(out.empty());
+}
+
+TEST_CASE("gather_slices: the flat output calls still carry every byte") {
+  Server s(gather_config());
+  s.open(1);
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 6000, 8), false));
+  // next_output() copies the slice in; a partial write then a batch continue where it stopped.
+  auto flat = s.d.conn.next_output();
+  REQUIRE(flat.size() > 1000);
+  Bytes wire(flat.begin(), flat.begin() + 1000);
+  s.d.conn.consume_output(1000);
+  CHECK(s.pool.free_count() == kBuffers);  // copied: the buffer is back
+  REQUIRE(s.d.conn.submit_slice(1, make_slice(s.pool, 3000, 9), true));
+  OutputBatch out;
+  s.d.conn.take_output(out);
+  CHECK(out.slices.size() == 1);
+  Bytes rest = flatten(out);
+  wire.insert(wire.end(), rest.begin(), rest.end());
+  bool ended = false;
+  std::set<uint32_t> done;
+  CHECK(data_of(wire, &done)[1] == cat({pattern(6000, 8), pattern(3000, 9)}));
+  ended = done.count(1) > 0;
+  CHECK(ended);
+  // take_output(vector&) copies too.
+  s.open(3);
+  REQUIRE(s.d.conn.submit_slice(3, make_slice(s.pool, 5000, 10), true));
+  std::vector<std::byte> v;
+  s.d.conn.take_output(v);
+  CHECK(data_of(v)[3] == pattern(5000, 10));
+  out.slices.clear();
+  CHECK(s.pool.free_count() == kBuffers);
+}
+
+TEST_CASE("gather_slices: control answers taken with slices do not count as queued") {
+  ConnectionConfig c = gather_config();
+  c.flood.max_pings_per_window = 1000000;
+  c.flood.max_queued_control_frames = 10;
+  Server s(c);
+  OutputBatch out;
+  for (uint32_t i = 0; i < 30; ++i) {  // 45000 bytes: within the connection window
+    const uint32_t id = 1 + 2 * i;
+    s.open(id);
+    REQUIRE(s.d.conn.submit_slice(id, make_slice(s.pool, 1500, static_cast<int>(i)), true));
+    Bytes ping;
+    encode_ping(ping, {}, false);
+    REQUIRE(s.d.feed(ping));  // its ACK is queued after the DATA
+    s.d.conn.take_output(out);
+    CHECK(out.slices.size() == 1);
+    out.slices.clear();
+  }
+  CHECK(s.d.conn.flood_stats().trips == 0);
+  CHECK(s.pool.free_count() == kBuffers);
+  // A peer that stops reading: the answers it leaves count again.
+  bool calmed = false;
+  for (int i = 0; i < 30 && !calmed; ++i) {
+    Bytes ping;
+    encode_ping(ping, {}, false);
+    calmed = !s.d.feed(ping);
+  }
+  CHECK(calmed);
+  CHECK(s.d.conn.flood_stats().trips == 1);
+}

@@ -362,6 +362,46 @@ TEST_CASE("SEND_ZC of a 64 MiB payload arrives intact") {
   CHECK(w.stats().zc_sends > zc_before);  // the large write did go through SEND_ZC
 }
 
+TEST_CASE("a gathered write of 3000 iovecs arrives intact, across short writes") {
+  // More iovecs than one sendmsg takes (IOV_MAX), some empty, sizes 0..40000: the kernel accepts
+  // a part at a time and each resubmission starts inside a partly sent iovec.
+  const auto payload = random_bytes(16u << 20, 7);
+  std::vector<iovec> iov;
+  std::mt19937 rng(11);
+  size_t at = 0;
+  while (at < payload.size() && iov.size() < 3000) {
+    size_t n = std::min<size_t>(rng() % 40001, payload.size() - at);
+    if (iov.size() % 97 == 0) n = 0;
+    iov.push_back({const_cast<std::byte*>(payload.data() + at), n});
+    at += n;
+  }
+  const auto sent_bytes = std::span(payload).first(at);
+  const uint64_t expected = fnv1a(kFnvBasis, sent_bytes);
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  const uint64_t sends_before = w.stats().sends;
+  auto got = w.block_on(
+      [](Worker& wk, TcpListener& lst, std::span<iovec> v) -> Task<std::pair<size_t, uint64_t>> {
+        auto client = co_await TcpStream::connect(wk, lst.local_address());
+        auto server = co_await lst.accept();
+        auto send = [](TcpStream& s, std::span<iovec> vs) -> Task<bool> {
+          auto r = co_await s.write_all(vs);
+          const bool ok = r.has_value();
+          co_await s.shutdown_write();
+          co_return ok;
+        };
+        auto [ok, received] = co_await when_all(send(*server, v), read_all(*client));
+        CHECK(ok);
+        co_await server->close();
+        co_await client->close();
+        co_return received;
+      }(w, *l, iov));
+  CHECK(got.first == sent_bytes.size());
+  CHECK(got.second == expected);
+  CHECK(w.stats().sends - sends_before >= 3);  // at least 3000 / IOV_MAX resubmissions
+}
+
 TEST_CASE("connecting to a closed port fails with ECONNREFUSED") {
   Worker w;
   Address closed;
