@@ -84,6 +84,19 @@ struct OutputBatch {
   bool empty() const noexcept { return bytes.empty() && slices.empty(); }
 };
 
+/// Calls `fn` with each non-empty run of `bytes` and each slice, in wire order.
+template <class Fn>
+void for_each_in_order(std::span<const std::byte> bytes, std::span<const OutputBatch::Piece> slices,
+                       Fn&& fn) {
+  size_t at = 0;
+  for (const OutputBatch::Piece& p : slices) {
+    if (p.at > at) fn(bytes.subspan(at, p.at - at));
+    fn(p.slice.bytes());
+    at = p.at;
+  }
+  if (at < bytes.size()) fn(bytes.subspan(at));
+}
+
 /// Why a submit_* call was refused (the application's error, never the peer's).
 enum class SubmitError : uint8_t {
   WrongRole,

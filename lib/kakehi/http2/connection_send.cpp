@@ -408,14 +408,9 @@ void Connection::inline_slices() {
   if (out_slices_.empty()) return;
   std::vector<std::byte> merged;
   merged.reserve(out_.size() + out_slice_bytes_);
-  size_t at = 0;
-  for (const OutputBatch::Piece& p : out_slices_) {
-    merged.insert(merged.end(), out_.begin() + static_cast<std::ptrdiff_t>(at),
-                  out_.begin() + static_cast<std::ptrdiff_t>(p.at));
-    merged.insert(merged.end(), p.slice.data(), p.slice.data() + p.slice.size());
-    at = p.at;
-  }
-  merged.insert(merged.end(), out_.begin() + static_cast<std::ptrdiff_t>(at), out_.end());
+  for_each_in_order(out_, out_slices_, [&](std::span<const std::byte> run) {
+    merged.insert(merged.end(), run.begin(), run.end());
+  });
   out_.swap(merged);
   out_slices_.clear();
   out_slice_bytes_ = 0;

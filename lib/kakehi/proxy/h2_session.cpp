@@ -130,14 +130,9 @@ http2::Millis to_ms(uint64_t ns) { return http2::Millis(ns / kMs); }
 // The iovecs of `out` in wire order: its bytes with the slices inserted at their offsets.
 void gather(const http2::OutputBatch& out, std::vector<iovec>& iov) {
   iov.clear();
-  auto* bytes = const_cast<std::byte*>(out.bytes.data());
-  size_t at = 0;
-  for (const http2::OutputBatch::Piece& p : out.slices) {
-    if (p.at > at) iov.push_back({bytes + at, p.at - at});
-    iov.push_back({const_cast<std::byte*>(p.slice.data()), p.slice.size()});
-    at = p.at;
-  }
-  if (at < out.bytes.size()) iov.push_back({bytes + at, out.bytes.size() - at});
+  http2::for_each_in_order(out.bytes, out.slices, [&](std::span<const std::byte> run) {
+    iov.push_back({const_cast<std::byte*>(run.data()), run.size()});
+  });
 }
 
 template <class Client>
