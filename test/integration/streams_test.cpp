@@ -75,13 +75,19 @@ TEST_CASE("streams: uploads with Content-Length and chunked reach the origin int
 
 // A backend that answers before reading the body and closes (the origin's /reject/413): the
 // proxy's next body write fails, and the client still gets the backend's answer, not a 502.
+// With KAKEHI_TEST_BACKEND=h2 the backend is the origin's nginx front, which cannot relay that
+// answer when its own body write to the origin fails first (`writev() failed (104)`): it
+// resets the stream, and the proxy answers 502 (failed once in CI; with curl straight to such
+// an nginx, 293 of 300 uploads of 300000 bytes got no answer). There the early answer is
+// nginx's own 413 for a body over /limited/'s 1 KiB.
 TEST_CASE("streams: an answer the backend sends before reading the body is relayed") {
   StreamRig s;
+  const char* path = backend_h2() ? "/limited/upload" : "/reject/413";
   for (uint64_t n : {300000ull, 8ull << 20}) {
     CAPTURE(n);
     for (bool chunked : {false, true}) {
       CAPTURE(chunked);
-      auto r = curl_upload(url(s.port(), "/reject/413"),
+      auto r = curl_upload(url(s.port(), path),
                            {"-H", "Host: app.test", "-H", "Expect:", "-w", "\n%{http_code}"}, n,
                            chunked, 30);
       CAPTURE(r.err);
