@@ -16,6 +16,7 @@
 
 #include "kakehi/config/diff.hpp"
 #include "kakehi/proxy/proxy.hpp"
+#include "kakehi/tls/context.hpp"
 #include "proxy/control_server.hpp"
 #include "proxy/demo_origin.hpp"
 #include "proxy/toml_config.hpp"
@@ -142,6 +143,23 @@ std::string describe_listeners(const config::State& s) {
   return out.empty() ? "no listener" : out;
 }
 
+bool uses_tls(const config::State& s) {
+  for (const auto& [addr, l] : s.listeners)
+    if (l.kind == config::ListenerKind::Https) return true;
+  for (const auto& [id, c] : s.clusters)
+    if (c.backend_tls.enabled) return true;
+  return false;
+}
+
+/// Which wolfSSL serves TLS; a warning when it lacks the fast paths (the packaged fallback).
+std::string describe_tls_library() {
+  const auto t = tls::library_info();
+  if (t.aesni && t.sp_asm) return "TLS: wolfSSL " + t.version + " (AES-NI, SP x86-64 assembly)";
+  return "warning: TLS: wolfSSL " + t.version +
+         " without AES-NI or SP assembly (the system package): TLS costs several times more; "
+         "run scripts/bootstrap, then set the build directory up again (docs/tls.md)";
+}
+
 class Edge {
  public:
   Edge(Args args, FileConfig cfg) : args_(std::move(args)), cfg_(std::move(cfg)) {}
@@ -204,6 +222,7 @@ class Edge {
       line += "; configuration " + *args_.config;
     if (control) line += "; control socket " + control->path();
     say("%s", line.c_str());
+    if (uses_tls(cfg_.state)) say("%s", describe_tls_library().c_str());
 
     for (;;) {
       siginfo_t info;

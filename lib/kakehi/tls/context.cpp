@@ -160,6 +160,17 @@ Result<ChainFacts, CertError> read_chain(const std::string& pem) {
 
 }  // namespace
 
+LibraryInfo library_info() {
+  LibraryInfo info{.version = wolfSSL_lib_version()};
+#ifdef WOLFSSL_AESNI
+  info.aesni = true;
+#endif
+#ifdef WOLFSSL_SP_X86_64_ASM
+  info.sp_asm = true;
+#endif
+  return info;
+}
+
 Context::Context(ContextOptions options)
     : options_(std::move(options)), tickets_(std::make_shared<detail::TicketKeyStore>()) {
   resolver_.store(std::make_shared<const CertificateResolver>());

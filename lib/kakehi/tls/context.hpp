@@ -42,6 +42,17 @@ struct ContextOptions {
   std::uint32_t ticket_lifetime_s = 7200;
 };
 
+/// The wolfSSL this build links: its version, and whether its fast paths were compiled in
+/// (AES-NI for AES-GCM; the x86-64 assembly of its SP math for P-256/P-384 and X25519).
+/// Debian's packaged library has neither, which makes TLS several times dearer (docs/tls.md);
+/// the subproject that scripts/bootstrap fetches has both.
+struct LibraryInfo {
+  std::string version;
+  bool aesni = false;
+  bool sp_asm = false;
+};
+LibraryInfo library_info();
+
 namespace detail {
 struct TicketKeyStore;
 }
