@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 
@@ -115,7 +116,10 @@ TcpStream::TcpStream(Worker& w, int fd)
     : worker_(&w), fd_(fd), recv_(new detail::RecvState(&w, fd)) {}
 
 TcpStream::TcpStream(TcpStream&& o) noexcept
-    : worker_(o.worker_), fd_(std::exchange(o.fd_, -1)), recv_(std::exchange(o.recv_, nullptr)) {}
+    : worker_(o.worker_),
+      fd_(std::exchange(o.fd_, -1)),
+      recv_(std::exchange(o.recv_, nullptr)),
+      zc_copies_(o.zc_copies_) {}
 
 TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
   if (this != &o) {
@@ -123,6 +127,7 @@ TcpStream& TcpStream::operator=(TcpStream&& o) noexcept {
     worker_ = o.worker_;
     fd_ = std::exchange(o.fd_, -1);
     recv_ = std::exchange(o.recv_, nullptr);
+    zc_copies_ = o.zc_copies_;
   }
   return *this;
 }
@@ -265,9 +270,23 @@ void TcpStream::WriteAwaiter::advance_vec(size_t n) noexcept {
   }
 }
 
+// The kernel ABI of 6.2 (include/uapi/linux/io_uring.h); Debian 12's liburing 2.3 predates it.
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
+namespace {
+// Whether the kernel takes IORING_SEND_ZC_REPORT_USAGE (6.2+); cleared the first time one
+// refuses it (EINVAL), for every worker.
+std::atomic<bool> g_zc_report_usage{true};
+}  // namespace
+
 void TcpStream::WriteAwaiter::submit() {
   runtime::Ring& ring = s->worker_->ring();
-  const size_t zc_min = s->worker_->options().send_zc_threshold;
+  const size_t zc_min = s->zc_copies_ ? SIZE_MAX : s->worker_->options().send_zc_threshold;
   io_uring_sqe* sqe = ring.sqe(this);
   if (chain) {
     zero_copy = chain->size() >= zc_min;
@@ -300,6 +319,9 @@ void TcpStream::WriteAwaiter::submit() {
     else
       io_uring_prep_send(sqe, s->fd_, flat.data() + flat_done, left, MSG_NOSIGNAL);
   }
+  // Both zero-copy preps keep their flags in ioprio.
+  report_usage = zero_copy && g_zc_report_usage.load(std::memory_order_relaxed);
+  if (report_usage) sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
   auto& stats = s->worker_->stats();
   ++stats.sends;
   if (zero_copy) ++stats.zc_sends;
@@ -307,7 +329,17 @@ void TcpStream::WriteAwaiter::submit() {
 
 void TcpStream::WriteAwaiter::on_cqe(runtime::Completion* c, int res, uint32_t flags) {
   auto* w = static_cast<WriteAwaiter*>(c);
-  if (!(flags & IORING_CQE_F_NOTIF)) {
+  if (flags & IORING_CQE_F_NOTIF) {
+    if (w->report_usage && (static_cast<uint32_t>(res) & IORING_NOTIF_USAGE_ZC_COPIED)) {
+      w->s->zc_copies_ = true;
+      ++w->s->worker_->stats().zc_copied;
+    }
+  } else {
+    if (res == -EINVAL && w->report_usage) {  // a kernel before 6.2: nothing was sent
+      g_zc_report_usage.store(false, std::memory_order_relaxed);
+      w->submit();
+      return;
+    }
     w->last = res;
     // SEND_ZC: the pages stay referenced until the notification; keep the slices until then.
     if (flags & IORING_CQE_F_MORE) return;

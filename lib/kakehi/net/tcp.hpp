@@ -166,7 +166,7 @@ class TcpStream {
     std::span<const std::byte> flat;  // used when chain == nullptr
     size_t flat_done = 0;
     bool zero_copy = false;
-    bool wait_notif = false;
+    bool report_usage = false;  // this SEND_ZC asked the kernel whether it copied
     int last = 0;
     Errno error = 0;
     std::coroutine_handle<> waiter;
@@ -212,6 +212,9 @@ class TcpStream {
   Worker* worker_ = nullptr;
   int fd_ = -1;
   detail::RecvState* recv_ = nullptr;
+  // The kernel reported that a SEND_ZC on this socket copied the bytes anyway (loopback, a
+  // device without scatter-gather): later writes copy at once, without pinning pages first.
+  bool zc_copies_ = false;
 };
 
 struct ListenOptions {

@@ -32,9 +32,10 @@ struct WorkerOptions {
 };
 
 struct WorkerStats {
-  uint64_t turns = 0;     ///< loop turns
-  uint64_t sends = 0;     ///< send/sendmsg submissions by TcpStream writes
-  uint64_t zc_sends = 0;  ///< of which SEND_ZC / SENDMSG_ZC
+  uint64_t turns = 0;      ///< loop turns
+  uint64_t sends = 0;      ///< send/sendmsg submissions by TcpStream writes
+  uint64_t zc_sends = 0;   ///< of which SEND_ZC / SENDMSG_ZC
+  uint64_t zc_copied = 0;  ///< SEND_ZC the kernel copied anyway (that socket stops using it)
   uint64_t tasks_spawned = 0;
   uint64_t task_exceptions = 0;  ///< detached tasks that ended with an exception (bugs)
 };

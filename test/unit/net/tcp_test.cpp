@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <future>
 #include <random>
 #include <thread>
@@ -16,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kakehi/runtime/mailbox.hpp"
@@ -360,6 +362,50 @@ TEST_CASE("SEND_ZC of a 64 MiB payload arrives intact") {
   CHECK(got.first == payload.size());
   CHECK(got.second == expected);
   CHECK(w.stats().zc_sends > zc_before);  // the large write did go through SEND_ZC
+}
+
+TEST_CASE("a socket whose SEND_ZC the kernel copies (loopback) stops using SEND_ZC") {
+  // Two writes above the SEND_ZC threshold, one after the other: the kernel (6.2+) reports
+  // that it copied the first one's pages anyway, so the second is a plain send.
+  const auto payload = random_bytes(2u << 20, 5);
+  const uint64_t expected = fnv1a(kFnvBasis, payload);
+  Worker w;
+  auto l = TcpListener::bind(w, *Address::parse("127.0.0.1:0"));
+  REQUIRE(l);
+  const WorkerStats before = w.stats();
+  auto got = w.block_on([](Worker& wk, TcpListener& lst,
+                           std::span<const std::byte> data) -> Task<std::pair<size_t, uint64_t>> {
+    auto client = co_await TcpStream::connect(wk, lst.local_address());
+    auto server = co_await lst.accept();
+    auto send_twice = [](TcpStream& s, std::span<const std::byte> d) -> Task<size_t> {
+      const size_t half = d.size() / 2;
+      if (!co_await s.write_all(d.first(half))) co_return 0;
+      co_return co_await send_half(s, d.subspan(half)) + half;
+    };
+    auto [sent, received] = co_await when_all(send_twice(*server, data), read_all(*client));
+    CHECK(sent == data.size());
+    co_await server->close();
+    co_await client->close();
+    co_return received;
+  }(w, *l, payload));
+  CHECK(got.first == payload.size());
+  CHECK(got.second == expected);
+  const uint64_t zc = w.stats().zc_sends - before.zc_sends;
+  const uint64_t copied = w.stats().zc_copied - before.zc_copied;
+  MESSAGE("SEND_ZC: " << zc << ", reported copied: " << copied
+                      << ", sends: " << w.stats().sends - before.sends);
+  utsname u{};
+  REQUIRE(uname(&u) == 0);
+  unsigned major = 0, minor = 0;
+  REQUIRE(std::sscanf(u.release, "%u.%u", &major, &minor) == 2);
+  if (major > 6 || (major == 6 && minor >= 2)) {
+    CHECK(copied == 1);
+    CHECK(zc == 1);
+  } else {
+    MESSAGE("kernel " << u.release << " does not report SEND_ZC usage: every large write is ZC");
+    CHECK(copied == 0);
+    CHECK(zc >= 2);
+  }
 }
 
 TEST_CASE("a gathered write of 3000 iovecs arrives intact, across short writes") {
