@@ -29,14 +29,36 @@ bool copy_into(buffer::BufferPool& pool, std::span<const std::byte> data,
 }  // namespace
 
 template <class Engine>
+BasicTlsStream<Engine>::BasicTlsStream(net::TcpStream tcp, std::unique_ptr<Engine> engine,
+                                       buffer::BufferPool& pool)
+    : tcp_(std::move(tcp)),
+      conn_(std::move(engine)),
+      pool_(&pool),
+      sealed_(std::make_unique<Sealed>(Sealed{{}, &pool})) {
+  conn_->set_output_sink({&take_records, sealed_.get()});
+}
+
+template <class Engine>
+bool BasicTlsStream<Engine>::take_records(void* sealed,
+                                          std::span<const std::byte> records) noexcept {
+  // wolfSSL hands over a record (or a handshake flight) at a time: small ones share a buffer.
+  Sealed& s = *static_cast<Sealed*>(sealed);
+  return copy_into(*s.pool, records.subspan(s.chain.append_into_tail(records)), s.chain);
+}
+
+template <class Engine>
 runtime::Task<bool> BasicTlsStream<Engine>::flush_output() {
   if (writing_) co_return true;  // the write in flight sends these records when it is done
   writing_ = true;
   bool ok = true;
-  while (ok && conn_->has_output()) {
-    const auto records = conn_->output();
-    ok = copy_into(*pool_, records, out_);
-    conn_->consume_output(records.size());
+  while (ok && has_output()) {
+    if (conn_->has_output()) {  // queued in the engine itself: a failed ClientHello's alert
+      const auto records = conn_->output();
+      ok = copy_into(*pool_, records, out_);
+      conn_->consume_output(records.size());
+    } else {
+      std::swap(out_, sealed_->chain);  // the engine's next records start a new chain
+    }
     if (ok) ok = static_cast<bool>(co_await tcp_.write_all(out_));
     out_.clear();
   }
@@ -49,12 +71,12 @@ runtime::Task<bool> BasicTlsStream<Engine>::handshake(uint64_t deadline_ns) {
   // A client engine speaks first (its ClientHello); GCC 12 cannot take an `if constexpr`
   // around a co_await here, hence the helper.
   if (!start_engine()) co_return false;
-  if (conn_->has_output() && !co_await flush_output()) co_return false;
+  if (has_output() && !co_await flush_output()) co_return false;
   for (;;) {
     auto r = co_await tcp_.recv_until(deadline_ns);
     if (!r || r->empty()) co_return false;
     auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
-    if (conn_->has_output() && !co_await flush_output()) co_return false;
+    if (has_output() && !co_await flush_output()) co_return false;
     if (!p) co_return false;
     if (p->peer_closed) peer_closed_ = true;
     if (p->handshake_done) co_return true;
@@ -79,7 +101,7 @@ runtime::Task<Result<buffer::Slice, net::Errno>> BasicTlsStream<Engine>::recv_un
     if (!r) co_return Unexpected(r.error());
     if (r->empty()) co_return buffer::Slice{};  // the TCP end without close_notify
     auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
-    if (conn_->has_output() && !co_await flush_output()) co_return Unexpected(EPIPE);
+    if (has_output() && !co_await flush_output()) co_return Unexpected(EPIPE);
     if (!p) co_return Unexpected(EPROTO);
     if (p->peer_closed) peer_closed_ = true;
   }
@@ -92,7 +114,7 @@ runtime::Task<bool> BasicTlsStream<Engine>::absorb() {
     if (!r || r->empty()) co_return false;
     auto p = conn_->feed(std::span<const std::byte>(r->data(), r->size()));
     if (!p || p->peer_closed) co_return false;
-    if (conn_->has_output() && !co_await flush_output()) co_return false;
+    if (has_output() && !co_await flush_output()) co_return false;
   }
   co_return conn_->plaintext().empty() && conn_->state() == tls::ConnState::Open;
 }

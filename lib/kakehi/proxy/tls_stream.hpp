@@ -4,11 +4,12 @@
 // the client side of an HTTPS listener (TlsStream), tls::ClientConnection towards a TLS backend
 // (BackendTlsStream). Ciphertext
 // arrives in pool slices and is fed to the engine; plaintext goes back out as pool slices; a
-// write encrypts the slices of a chain and sends the records as pool slices.
+// write encrypts the slices of a chain, the engine's sink copies the records straight into
+// pool slices, and those are sent.
 //
 // Concurrency (a WebSocket tunnel reads and writes at once): one write at a time goes to the
 // socket. Records produced while reading (a TLS 1.3 KeyUpdate answer, an alert) while a write
-// is in flight are left in the engine and sent by that write when it finishes.
+// is in flight wait in `sealed_` and are sent by that write when it finishes.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,7 @@ class BasicTlsStream {
   using Errno = net::Errno;
   template <class Context>
   BasicTlsStream(net::TcpStream tcp, std::shared_ptr<const Context> ctx, buffer::BufferPool& pool)
-      : tcp_(std::move(tcp)), conn_(std::make_unique<Engine>(std::move(ctx))), pool_(&pool) {}
+      : BasicTlsStream(std::move(tcp), std::make_unique<Engine>(std::move(ctx)), pool) {}
 
   int fd() const noexcept { return tcp_.fd(); }
   net::Address peer_address() const { return tcp_.peer_address(); }
@@ -67,6 +68,10 @@ class BasicTlsStream {
   runtime::Task<void> close();
 
  private:
+  BasicTlsStream(net::TcpStream tcp, std::unique_ptr<Engine> engine, buffer::BufferPool& pool);
+  /// The engine's output sink: records go straight into pool buffers of `sealed_`.
+  static bool take_records(void* sealed, std::span<const std::byte> records) noexcept;
+  bool has_output() const noexcept { return conn_->has_output() || !sealed_->chain.empty(); }
   runtime::Task<bool> flush_output();
   /// Hands the slices of `chain` to the engine, packed into as few records as copying one
   /// record's worth allows; false when the engine fails.
@@ -81,6 +86,12 @@ class BasicTlsStream {
   net::TcpStream tcp_;
   std::unique_ptr<Engine> conn_;  // not movable: wolfSSL's callbacks hold its address
   buffer::BufferPool* pool_;
+  // Records encrypted and not yet sent. On the heap: the engine's sink holds its address.
+  struct Sealed {
+    buffer::BufferChain chain;
+    buffer::BufferPool* pool;
+  };
+  std::unique_ptr<Sealed> sealed_;
   buffer::BufferChain out_;  // records being sent
   bool writing_ = false;
   bool peer_closed_ = false;

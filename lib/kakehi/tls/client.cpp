@@ -154,7 +154,7 @@ int ClientConnection::on_recv(char* buf, int sz) noexcept {
 }
 
 int ClientConnection::on_send(const char* buf, int sz) noexcept {
-  return detail::memory_send(out_, buf, sz);
+  return detail::memory_send(out_, sink_, buf, sz);
 }
 
 Result<Progress, TlsError> ClientConnection::fail(TlsErrorCode code, std::string reason,

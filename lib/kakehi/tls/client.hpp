@@ -104,6 +104,8 @@ class ClientConnection {
   std::span<const std::byte> output() const noexcept { return out_.data(); }
   void consume_output(std::size_t n) noexcept { out_.consume(n); }
   bool has_output() const noexcept { return !out_.empty(); }
+  /// From now on, records go to `sink` (see Connection::set_output_sink).
+  void set_output_sink(OutputSink sink) noexcept { sink_ = sink; }
 
   ConnState state() const noexcept { return state_; }
   /// server_name (the SNI sent), alpn, version, cipher, resumed; certificate is null.
@@ -130,6 +132,7 @@ class ClientConnection {
   std::span<const std::byte> input_;  // the feed() argument, read after pending_
   ByteQueue plain_;
   ByteQueue out_;
+  OutputSink sink_;
   HandshakeInfo info_;
   TlsError error_{TlsErrorCode::NotOpen, 0, {}};
 };

@@ -81,9 +81,13 @@ int memory_recv(ByteQueue& pending, std::span<const std::byte>& input, char* buf
   return static_cast<int>(n);
 }
 
-int memory_send(ByteQueue& out, const char* buf, int sz) noexcept {
+int memory_send(ByteQueue& out, const OutputSink& sink, const char* buf, int sz) noexcept {
   if (sz <= 0) return 0;
-  out.append(std::span(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(sz)));
+  const std::span bytes(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(sz));
+  if (sink.take == nullptr)
+    out.append(bytes);
+  else if (!sink.take(sink.ctx, bytes))
+    return WOLFSSL_CBIO_ERR_GENERAL;
   return sz;
 }
 }  // namespace detail
@@ -93,7 +97,7 @@ int Connection::on_recv(char* buf, int sz) noexcept {
 }
 
 int Connection::on_send(const char* buf, int sz) noexcept {
-  return detail::memory_send(out_, buf, sz);
+  return detail::memory_send(out_, sink_, buf, sz);
 }
 
 Result<Progress, TlsError> Connection::fail(TlsErrorCode code, std::string reason,

@@ -62,6 +62,14 @@ class ByteQueue {
   std::size_t begin_ = 0, end_ = 0, cap_ = 0;
 };
 
+/// Where an engine's records go instead of its output() queue: `take` receives each piece of
+/// ciphertext as wolfSSL produces it and returns false when it has no room (the write fails).
+/// Lets a stream copy records straight into its send buffers.
+struct OutputSink {
+  bool (*take)(void* ctx, std::span<const std::byte> records) noexcept = nullptr;
+  void* ctx = nullptr;
+};
+
 class Connection {
  public:
   explicit Connection(std::shared_ptr<const Context> ctx);
@@ -84,6 +92,9 @@ class Connection {
   std::span<const std::byte> output() const noexcept { return out_.data(); }
   void consume_output(std::size_t n) noexcept { out_.consume(n); }
   bool has_output() const noexcept { return !out_.empty(); }
+  /// From now on, records wolfSSL produces go to `sink`; output() keeps only what was queued
+  /// before and the plaintext alert of a failed ClientHello.
+  void set_output_sink(OutputSink sink) noexcept { sink_ = sink; }
 
   ConnState state() const noexcept { return state_; }
   const HandshakeInfo& handshake() const noexcept { return info_; }
@@ -108,6 +119,7 @@ class Connection {
   std::span<const std::byte> input_;  // the feed() argument, read after pending_
   ByteQueue plain_;
   ByteQueue out_;
+  OutputSink sink_;
   std::vector<std::byte> scratch_;  // ClientHello reassembly
   HandshakeInfo info_;
   TlsError error_{TlsErrorCode::NotOpen, 0, {}};

@@ -20,6 +20,7 @@
 
 namespace kakehi::tls {
 class ByteQueue;
+struct OutputSink;
 enum class TlsVersion;
 }  // namespace kakehi::tls
 
@@ -28,8 +29,8 @@ namespace kakehi::tls::detail {
 /// wolfSSL's receive callback over memory, for both engines: bytes kept from earlier feeds
 /// (`pending`) first, then the current feed's `input`; WANT_READ when both are empty.
 int memory_recv(ByteQueue& pending, std::span<const std::byte>& input, char* buf, int sz) noexcept;
-/// wolfSSL's send callback over memory: the records go to `out`.
-int memory_send(ByteQueue& out, const char* buf, int sz) noexcept;
+/// wolfSSL's send callback over memory: the records go to `sink` when it is set, else to `out`.
+int memory_send(ByteQueue& out, const OutputSink& sink, const char* buf, int sz) noexcept;
 /// Minimum version and suites of a new context, server or client; the error text, or "".
 std::string set_version_and_suites(WOLFSSL_CTX* c, TlsVersion min, const std::string& suites);
 

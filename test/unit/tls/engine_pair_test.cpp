@@ -145,6 +145,49 @@ TEST_CASE("1 MiB each way, then close_notify from the client") {
   CHECK_FALSE(s.write(up));
 }
 
+TEST_CASE("an output sink takes every record; a sink without room fails the write") {
+  auto ctx = p256_context();
+  Client c("p256.test");
+  Connection s(ctx);
+  REQUIRE(handshake(c, s));
+  struct Room {
+    ByteQueue got;
+    std::size_t left = SIZE_MAX;
+    int calls = 0;
+  } room;
+  s.set_output_sink({[](void* r, std::span<const std::byte> records) noexcept {
+                       auto& rm = *static_cast<Room*>(r);
+                       ++rm.calls;
+                       if (records.size() > rm.left) return false;
+                       rm.left -= records.size();
+                       rm.got.append(records);
+                       return true;
+                     },
+                     &room});
+  std::vector<std::byte> down(100000);
+  for (std::size_t i = 0; i < down.size(); ++i) down[i] = static_cast<std::byte>(i * 7);
+  REQUIRE(s.write(down));
+  CHECK_FALSE(s.has_output());  // nothing went to output()
+  CHECK(room.calls >= 7);       // 100000 bytes are at least 7 records of 16 KiB
+  c.in.append(room.got.data());
+  std::vector<std::byte> back(down.size());
+  std::size_t have = 0;
+  for (int i = 0; i < 100 && have < back.size(); ++i) {
+    const int r =
+        wolfSSL_read(c.ssl.get(), back.data() + have, static_cast<int>(back.size() - have));
+    if (r <= 0) break;
+    have += static_cast<std::size_t>(r);
+  }
+  CHECK(have == back.size());
+  CHECK(back == down);
+
+  room.left = 100;  // less than one record of the next write
+  auto w = s.write(down);
+  REQUIRE_FALSE(w);
+  CHECK(w.error().code == TlsErrorCode::ProtocolError);
+  CHECK(s.state() == ConnState::Failed);
+}
+
 TEST_CASE("a wolfSSL client resumes with its TLS 1.2 session; ALPN http/1.1 only") {
   auto ctx = p256_context();
   WOLFSSL_SESSION* session = nullptr;
