@@ -3,6 +3,7 @@
 // the proxy to a Beast origin. SNI selection, ALPN, resumption, bad certificates refused with
 // the request's id, a certificate swapped 100 times under load, handshake timeout and garbage.
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "kakehi/tls/error.hpp"
 #include "rig.hpp"
+#include "support/nginx_h2.hpp"
 
 using namespace kakehi::test;
 using namespace kakehi;
@@ -380,4 +382,46 @@ TEST_CASE("https: a backend addressed by IP, its certificate naming only that IP
   other(config::UpdateCluster{tls_cluster(true, "ca.pem", "127.0.0.2")});
   rig.apply(other);
   CHECK(curl_get(rig.port, "/", "tlsb.test").status == 503);
+}
+
+TEST_CASE("https: bodies both ways with TLS on both sides (HTTPS listener, TLS backend)") {
+  // Both engines decrypt straight into pool buffers: the listener's the client's upload, the
+  // backend connection's the download. nginx (TLS, HTTP/1.1) stands in front of the origin.
+  if (::access("/usr/sbin/nginx", X_OK) != 0) {
+    MESSAGE("skipped: /usr/sbin/nginx is not installed (apt-get install nginx)");
+    return;
+  }
+  HttpOrigin origin("o");
+  Nginx nginx(
+      origin.address(),
+      {.tls_cert = pki().at("backend.pem"), .tls_key = pki().at("backend.key"), .http2 = false});
+  Rig rig;
+  rig.add_listener(https_listener());
+  Diff d;
+  d(config::AddCertificate{pki().certificate("app", rig.listener, "app")});
+  d(config::AddCluster{tls_cluster(true, "ca.pem", "backend.test")});
+  d(config::AddBackend{backend("tlsb", "b0", nginx.address())});
+  d(config::AddHttpFrontend{frontend("f", rig.listener, "tlsb", "app.test")});
+  rig.apply(d);
+  const std::string url = "https://app.test:" + std::to_string(rig.port);
+  const std::vector<std::string> tls = {"--cacert", pki().at("ca.pem"), "--resolve",
+                                        "app.test:" + std::to_string(rig.port) + ":127.0.0.1"};
+  const uint64_t n = 20'000'000;
+  auto down = curl_download(url + "/bytes/" + std::to_string(n), tls, 60);
+  CAPTURE(down.err);
+  CHECK(down.curl_exit == 0);
+  CHECK(down.bytes == n);
+  CHECK(down.fnv == pattern_fnv(n));
+  for (bool chunked : {false, true}) {
+    CAPTURE(chunked);
+    auto up = curl_upload(url + "/upload", tls, n, chunked, 60);
+    CAPTURE(up.err);
+    CHECK(up.exit_code == 0);
+    CHECK(up.out == std::to_string(n) + " " + hex64(pattern_fnv(n)));
+  }
+  const auto s = rig.proxy.stats();
+  CHECK(s.tls_handshakes >= 3);
+  CHECK(s.tls_handshake_failures == 0);
+  CHECK(s.backend_tls_handshakes >= 1);
+  CHECK(s.backend_tls_failures == 0);
 }

@@ -34,8 +34,37 @@ BasicTlsStream<Engine>::BasicTlsStream(net::TcpStream tcp, std::unique_ptr<Engin
     : tcp_(std::move(tcp)),
       conn_(std::move(engine)),
       pool_(&pool),
-      sealed_(std::make_unique<Sealed>(Sealed{{}, &pool})) {
+      sealed_(std::make_unique<Sealed>(Sealed{{}, &pool})),
+      opened_(std::make_unique<Opened>(Opened{{}, {}, 0, &pool})) {
   conn_->set_output_sink({&take_records, sealed_.get()});
+  conn_->set_plaintext_sink({&plain_room, &plain_commit, opened_.get()});
+}
+
+template <class Engine>
+std::span<std::byte> BasicTlsStream<Engine>::plain_room(void* opened) noexcept {
+  Opened& o = *static_cast<Opened*>(opened);
+  if (o.fill.empty()) {
+    auto s = o.pool->acquire();
+    if (!s) return {};  // the engine keeps the bytes itself
+    o.fill = std::move(*s);
+  }
+  return o.fill.writable().subspan(o.used);
+}
+
+template <class Engine>
+void BasicTlsStream<Engine>::plain_commit(void* opened, size_t n) noexcept {
+  // A buffer with less than this left is handed on as it is: the next record gets a new one
+  // rather than being split.
+  constexpr uint32_t kMinRoom = 2048;
+  Opened& o = *static_cast<Opened*>(opened);
+  o.used += static_cast<uint32_t>(n);
+  if (o.used == 0) {
+    o.fill.reset();  // nothing decrypted: an idle connection holds no buffer
+  } else if (o.fill.size() - o.used < kMinRoom) {
+    o.fill.remove_suffix(o.fill.size() - o.used);
+    o.chain.append(std::move(o.fill));  // leaves `fill` empty
+    o.used = 0;
+  }
 }
 
 template <class Engine>
@@ -87,7 +116,18 @@ template <class Engine>
 runtime::Task<Result<buffer::Slice, net::Errno>> BasicTlsStream<Engine>::recv_until(
     uint64_t deadline_ns) {
   for (;;) {
-    if (auto plain = conn_->plaintext(); !plain.empty()) {
+    Opened& o = *opened_;
+    if (!o.chain.empty()) {
+      buffer::Slice s = o.chain.slices().front();
+      o.chain.consume(s.size());
+      co_return s;
+    }
+    if (o.used > 0) {
+      o.fill.remove_suffix(o.fill.size() - o.used);
+      o.used = 0;
+      co_return std::move(o.fill);
+    }
+    if (auto plain = conn_->plaintext(); !plain.empty()) {  // decrypted while the pool was dry
       auto s = pool_->acquire();
       if (!s) co_return Unexpected(ENOBUFS);
       const size_t n = std::min(plain.size(), s->writable().size());
@@ -116,7 +156,8 @@ runtime::Task<bool> BasicTlsStream<Engine>::absorb() {
     if (!p || p->peer_closed) co_return false;
     if (has_output() && !co_await flush_output()) co_return false;
   }
-  co_return conn_->plaintext().empty() && conn_->state() == tls::ConnState::Open;
+  co_return opened_->empty() && conn_->plaintext().empty() &&
+      conn_->state() == tls::ConnState::Open;
 }
 
 template <class Engine>

@@ -3,9 +3,9 @@
 // queued_buffers, shutdown_write, close), over a TLS engine (docs/tls.md): tls::Connection on
 // the client side of an HTTPS listener (TlsStream), tls::ClientConnection towards a TLS backend
 // (BackendTlsStream). Ciphertext
-// arrives in pool slices and is fed to the engine; plaintext goes back out as pool slices; a
-// write encrypts the slices of a chain, the engine's sink copies the records straight into
-// pool slices, and those are sent.
+// arrives in pool slices and is fed to the engine, which decrypts straight into pool buffers
+// (its plaintext sink, `opened_`) handed out as slices; a write encrypts the slices of a chain,
+// the engine's output sink copies the records straight into pool slices, and those are sent.
 //
 // Concurrency (a WebSocket tunnel reads and writes at once): one write at a time goes to the
 // socket. Records produced while reading (a TLS 1.3 KeyUpdate answer, an alert) while a write
@@ -36,10 +36,10 @@ class BasicTlsStream {
   int fd() const noexcept { return tcp_.fd(); }
   net::Address peer_address() const { return tcp_.peer_address(); }
   bool has_pending_input() const noexcept {
-    return !conn_->plaintext().empty() || tcp_.has_pending_input();
+    return !opened_->empty() || !conn_->plaintext().empty() || tcp_.has_pending_input();
   }
   size_t queued_buffers() const noexcept {
-    return (conn_->plaintext().empty() ? 0 : 1) + tcp_.queued_buffers();
+    return opened_->buffers() + (conn_->plaintext().empty() ? 0 : 1) + tcp_.queued_buffers();
   }
   bool is_open() const noexcept { return tcp_.is_open() && conn_->state() == tls::ConnState::Open; }
   const Engine& connection() const noexcept { return *conn_; }
@@ -71,6 +71,9 @@ class BasicTlsStream {
   BasicTlsStream(net::TcpStream tcp, std::unique_ptr<Engine> engine, buffer::BufferPool& pool);
   /// The engine's output sink: records go straight into pool buffers of `sealed_`.
   static bool take_records(void* sealed, std::span<const std::byte> records) noexcept;
+  /// The engine's plaintext sink: lends the free part of a pool buffer of `opened_`.
+  static std::span<std::byte> plain_room(void* opened) noexcept;
+  static void plain_commit(void* opened, size_t n) noexcept;
   bool has_output() const noexcept { return conn_->has_output() || !sealed_->chain.empty(); }
   runtime::Task<bool> flush_output();
   /// Hands the slices of `chain` to the engine, packed into as few records as copying one
@@ -92,6 +95,17 @@ class BasicTlsStream {
     buffer::BufferPool* pool;
   };
   std::unique_ptr<Sealed> sealed_;
+  // Plaintext decrypted and not yet handed out, in order: `chain`, then the first `used` bytes
+  // of `fill`, the buffer being decrypted into. On the heap: the engine's sink holds its address.
+  struct Opened {
+    buffer::BufferChain chain;
+    buffer::Slice fill;  // a whole pool buffer, or none
+    uint32_t used = 0;
+    buffer::BufferPool* pool;
+    bool empty() const noexcept { return chain.empty() && used == 0; }
+    size_t buffers() const noexcept { return chain.slice_count() + (used > 0 ? 1 : 0); }
+  };
+  std::unique_ptr<Opened> opened_;
   buffer::BufferChain out_;  // records being sent
   bool writing_ = false;
   bool peer_closed_ = false;

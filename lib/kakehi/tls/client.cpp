@@ -15,8 +15,6 @@
 namespace kakehi::tls {
 namespace {
 
-constexpr std::size_t kReadChunk = 16384;
-
 int recv_cb(WOLFSSL*, char* buf, int sz, void* self) {
   return static_cast<ClientConnection*>(self)->on_recv(buf, sz);
 }
@@ -259,13 +257,8 @@ Result<Progress, TlsError> ClientConnection::drive(Progress p) {
     if (ctx_->options().resume && !info_.resumed && info_.version == "TLSv1.2") save_session();
   }
   while (state_ == ConnState::Open) {
-    auto room = plain_.prepare(kReadChunk);
-    const int r = wolfSSL_read(ssl_, room.data(),
-                               static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
-    if (r > 0) {
-      plain_.commit(static_cast<std::size_t>(r));
-      continue;
-    }
+    const int r = detail::read_plaintext(ssl_, plain_, plain_sink_);
+    if (r > 0) continue;
     const int e = wolfSSL_get_error(ssl_, r);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) break;
     if (e == WOLFSSL_ERROR_ZERO_RETURN) {

@@ -106,6 +106,8 @@ class ClientConnection {
   bool has_output() const noexcept { return !out_.empty(); }
   /// From now on, records go to `sink` (see Connection::set_output_sink).
   void set_output_sink(OutputSink sink) noexcept { sink_ = sink; }
+  /// From now on, decrypted bytes go to `sink` when it has room (see PlaintextSink).
+  void set_plaintext_sink(PlaintextSink sink) noexcept { plain_sink_ = sink; }
 
   ConnState state() const noexcept { return state_; }
   /// server_name (the SNI sent), alpn, version, cipher, resumed; certificate is null.
@@ -131,6 +133,7 @@ class ClientConnection {
   ByteQueue pending_;                 // ciphertext not yet taken by wolfSSL
   std::span<const std::byte> input_;  // the feed() argument, read after pending_
   ByteQueue plain_;
+  PlaintextSink plain_sink_;
   ByteQueue out_;
   OutputSink sink_;
   HandshakeInfo info_;

@@ -90,6 +90,24 @@ int memory_send(ByteQueue& out, const OutputSink& sink, const char* buf, int sz)
     return WOLFSSL_CBIO_ERR_GENERAL;
   return sz;
 }
+
+int read_plaintext(WOLFSSL* ssl, ByteQueue& plain, const PlaintextSink& sink) {
+  if (sink.room != nullptr && plain.empty()) {
+    const auto room = sink.room(sink.ctx);
+    if (!room.empty()) {
+      const int r = wolfSSL_read(ssl, room.data(),
+                                 static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
+      sink.commit(sink.ctx, r > 0 ? static_cast<std::size_t>(r) : 0);
+      return r;
+    }
+    sink.commit(sink.ctx, 0);
+  }
+  auto room = plain.prepare(kReadChunk);
+  const int r =
+      wolfSSL_read(ssl, room.data(), static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
+  if (r > 0) plain.commit(static_cast<std::size_t>(r));
+  return r;
+}
 }  // namespace detail
 
 int Connection::on_recv(char* buf, int sz) noexcept {
@@ -194,13 +212,8 @@ Result<Progress, TlsError> Connection::drive(Progress p) {
     fill_info();
   }
   while (state_ == ConnState::Open) {
-    auto room = plain_.prepare(kReadChunk);
-    const int r = wolfSSL_read(ssl_, room.data(),
-                               static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
-    if (r > 0) {
-      plain_.commit(static_cast<std::size_t>(r));
-      continue;
-    }
+    const int r = detail::read_plaintext(ssl_, plain_, plain_sink_);
+    if (r > 0) continue;
     const int e = wolfSSL_get_error(ssl_, r);
     if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) break;
     if (e == WOLFSSL_ERROR_ZERO_RETURN) {

@@ -70,6 +70,17 @@ struct OutputSink {
   void* ctx = nullptr;
 };
 
+/// Where an engine decrypts to instead of its plaintext() queue: `room` lends writable memory
+/// (empty when it has none: the engine then keeps the bytes in plaintext()), and every `room`
+/// is followed by one `commit` of how many bytes were written there (0 included). The sink gets
+/// bytes only while plaintext() is empty, so a reader takes the sink's bytes first, then
+/// plaintext(). Lets a stream decrypt straight into its receive buffers.
+struct PlaintextSink {
+  std::span<std::byte> (*room)(void* ctx) noexcept = nullptr;
+  void (*commit)(void* ctx, std::size_t n) noexcept = nullptr;
+  void* ctx = nullptr;
+};
+
 class Connection {
  public:
   explicit Connection(std::shared_ptr<const Context> ctx);
@@ -78,8 +89,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   /// Takes all of `ciphertext` (the caller may reuse its buffer on return), advances the
-  /// handshake and decrypts what is complete into plaintext(). An error is final: flush
-  /// output() (it may hold an alert) and close.
+  /// handshake and decrypts what is complete into plaintext() or the plaintext sink. An error is
+  /// final: flush output() (it may hold an alert) and close.
   Result<Progress, TlsError> feed(std::span<const std::byte> ciphertext);
 
   /// Encrypts `plaintext` into output() as TLS records. Only in Open or PeerClosed.
@@ -95,6 +106,8 @@ class Connection {
   /// From now on, records wolfSSL produces go to `sink`; output() keeps only what was queued
   /// before and the plaintext alert of a failed ClientHello.
   void set_output_sink(OutputSink sink) noexcept { sink_ = sink; }
+  /// From now on, decrypted bytes go to `sink` when it has room (see PlaintextSink).
+  void set_plaintext_sink(PlaintextSink sink) noexcept { plain_sink_ = sink; }
 
   ConnState state() const noexcept { return state_; }
   const HandshakeInfo& handshake() const noexcept { return info_; }
@@ -118,6 +131,7 @@ class Connection {
   ByteQueue pending_;                 // ciphertext not yet taken by wolfSSL
   std::span<const std::byte> input_;  // the feed() argument, read after pending_
   ByteQueue plain_;
+  PlaintextSink plain_sink_;
   ByteQueue out_;
   OutputSink sink_;
   std::vector<std::byte> scratch_;  // ClientHello reassembly

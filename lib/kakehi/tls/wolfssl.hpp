@@ -21,6 +21,7 @@
 namespace kakehi::tls {
 class ByteQueue;
 struct OutputSink;
+struct PlaintextSink;
 enum class TlsVersion;
 }  // namespace kakehi::tls
 
@@ -31,6 +32,9 @@ namespace kakehi::tls::detail {
 int memory_recv(ByteQueue& pending, std::span<const std::byte>& input, char* buf, int sz) noexcept;
 /// wolfSSL's send callback over memory: the records go to `sink` when it is set, else to `out`.
 int memory_send(ByteQueue& out, const OutputSink& sink, const char* buf, int sz) noexcept;
+/// wolfSSL_read for both engines: into the sink's room while `plain` is empty and the sink has
+/// some, else into `plain`. Returns wolfSSL_read's result.
+int read_plaintext(WOLFSSL* ssl, ByteQueue& plain, const PlaintextSink& sink);
 /// Minimum version and suites of a new context, server or client; the error text, or "".
 std::string set_version_and_suites(WOLFSSL_CTX* c, TlsVersion min, const std::string& suites);
 

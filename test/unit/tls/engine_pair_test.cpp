@@ -188,6 +188,64 @@ TEST_CASE("an output sink takes every record; a sink without room fails the writ
   CHECK(s.state() == ConnState::Failed);
 }
 
+TEST_CASE("a plaintext sink gets the decrypted bytes; without room they queue, in order") {
+  auto ctx = p256_context();
+  Client c("p256.test");
+  Connection s(ctx);
+  REQUIRE(handshake(c, s));
+  // Lends 5000-byte pieces of `buf` while `open`; what was committed is `got`.
+  struct Sink {
+    std::vector<std::byte> buf = std::vector<std::byte>(5000);
+    std::vector<std::byte> got;
+    bool open = true;
+    int rooms = 0, commits = 0;
+  } sink;
+  s.set_plaintext_sink({[](void* k) noexcept {
+                          auto& sk = *static_cast<Sink*>(k);
+                          ++sk.rooms;
+                          return sk.open ? std::span<std::byte>(sk.buf) : std::span<std::byte>();
+                        },
+                        [](void* k, std::size_t n) noexcept {
+                          auto& sk = *static_cast<Sink*>(k);
+                          ++sk.commits;
+                          sk.got.insert(sk.got.end(), sk.buf.begin(),
+                                        sk.buf.begin() + static_cast<std::ptrdiff_t>(n));
+                        },
+                        &sink});
+  std::vector<std::byte> up(120000);
+  std::mt19937 rng(11);
+  for (auto& b : up) b = static_cast<std::byte>(rng());
+  auto send = [&](std::size_t from, std::size_t n) {
+    REQUIRE(wolfSSL_write(c.ssl.get(), up.data() + from, static_cast<int>(n)) ==
+            static_cast<int>(n));
+    auto p = s.feed(c.out.data());
+    c.out.consume(c.out.size());
+    REQUIRE(p);
+  };
+  send(0, 40000);  // three records, each taken in 5000-byte pieces
+  CHECK(s.plaintext().empty());
+  CHECK(sink.got.size() == 40000);
+  CHECK(sink.rooms == sink.commits);
+  sink.open = false;  // no room: the engine keeps the next bytes itself
+  send(40000, 30000);
+  CHECK(sink.got.size() == 40000);
+  CHECK(s.plaintext().size() == 30000);
+  sink.open = true;  // room again, but plaintext() is not empty: the bytes queue behind it
+  send(70000, 20000);
+  CHECK(sink.got.size() == 40000);
+  CHECK(s.plaintext().size() == 50000);
+  std::vector<std::byte> all = sink.got;
+  all.insert(all.end(), s.plaintext().begin(), s.plaintext().end());
+  s.consume_plaintext(s.plaintext().size());
+  sink.got.clear();
+  send(90000, 30000);  // plaintext() drained: the sink again
+  CHECK(s.plaintext().empty());
+  CHECK(sink.got.size() == 30000);
+  CHECK(sink.rooms == sink.commits);
+  all.insert(all.end(), sink.got.begin(), sink.got.end());
+  CHECK(all == up);
+}
+
 TEST_CASE("a wolfSSL client resumes with its TLS 1.2 session; ALPN http/1.1 only") {
   auto ctx = p256_context();
   WOLFSSL_SESSION* session = nullptr;
