@@ -61,9 +61,7 @@ void BasicTlsStream<Engine>::plain_commit(void* opened, size_t n) noexcept {
   if (o.used == 0) {
     o.fill.reset();  // nothing decrypted: an idle connection holds no buffer
   } else if (o.fill.size() - o.used < kMinRoom) {
-    o.fill.remove_suffix(o.fill.size() - o.used);
-    o.chain.append(std::move(o.fill));  // leaves `fill` empty
-    o.used = 0;
+    o.chain.append(o.take_fill());
   }
 }
 
@@ -122,11 +120,7 @@ runtime::Task<Result<buffer::Slice, net::Errno>> BasicTlsStream<Engine>::recv_un
       o.chain.consume(s.size());
       co_return s;
     }
-    if (o.used > 0) {
-      o.fill.remove_suffix(o.fill.size() - o.used);
-      o.used = 0;
-      co_return std::move(o.fill);
-    }
+    if (o.used > 0) co_return o.take_fill();
     if (auto plain = conn_->plaintext(); !plain.empty()) {  // decrypted while the pool was dry
       auto s = pool_->acquire();
       if (!s) co_return Unexpected(ENOBUFS);

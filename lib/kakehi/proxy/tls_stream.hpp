@@ -104,6 +104,12 @@ class BasicTlsStream {
     buffer::BufferPool* pool;
     bool empty() const noexcept { return chain.empty() && used == 0; }
     size_t buffers() const noexcept { return chain.slice_count() + (used > 0 ? 1 : 0); }
+    /// The filled part of `fill`, which is left empty.
+    buffer::Slice take_fill() noexcept {
+      fill.remove_suffix(fill.size() - used);
+      used = 0;
+      return std::move(fill);
+    }
   };
   std::unique_ptr<Opened> opened_;
   buffer::BufferChain out_;  // records being sent

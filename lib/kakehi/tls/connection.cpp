@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include "kakehi/tls/client_hello.hpp"
 #include "kakehi/tls/wolfssl.hpp"
@@ -92,20 +93,22 @@ int memory_send(ByteQueue& out, const OutputSink& sink, const char* buf, int sz)
 }
 
 int read_plaintext(WOLFSSL* ssl, ByteQueue& plain, const PlaintextSink& sink) {
+  auto read_into = [ssl](std::span<std::byte> room) {
+    const int r = wolfSSL_read(ssl, room.data(),
+                               static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
+    return std::pair{r, r > 0 ? static_cast<std::size_t>(r) : 0};
+  };
   if (sink.room != nullptr && plain.empty()) {
     const auto room = sink.room(sink.ctx);
     if (!room.empty()) {
-      const int r = wolfSSL_read(ssl, room.data(),
-                                 static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
-      sink.commit(sink.ctx, r > 0 ? static_cast<std::size_t>(r) : 0);
+      const auto [r, n] = read_into(room);
+      sink.commit(sink.ctx, n);
       return r;
     }
-    sink.commit(sink.ctx, 0);
+    sink.commit(sink.ctx, 0);  // no room: into `plain`
   }
-  auto room = plain.prepare(kReadChunk);
-  const int r =
-      wolfSSL_read(ssl, room.data(), static_cast<int>(std::min<std::size_t>(room.size(), INT_MAX)));
-  if (r > 0) plain.commit(static_cast<std::size_t>(r));
+  const auto [r, n] = read_into(plain.prepare(kReadChunk));
+  plain.commit(n);
   return r;
 }
 }  // namespace detail
