@@ -220,7 +220,8 @@ class H2Session final : public http2::EventSink,
   uint16_t client_port_ = 0;
   Signal writer_wake_;
   Signal tasks_done_;
-  uint32_t tasks_ = 0;  // the writer and the stream coroutines still running
+  uint32_t tasks_ = 0;          // the writer and the stream coroutines still running
+  uint32_t drain_waiters_ = 0;  // streams in wait_drained
   uint64_t idle_since_ = 0;
   uint64_t drain_deadline_ = UINT64_MAX;
   bool shutting_down_ = false;
@@ -296,8 +297,9 @@ runtime::Task<void> H2Session<Client>::write_loop(Ptr self) {
   for (;;) {
     s.conn_.take_output(out);
     // Streams paused on a full queue may go on.
-    for (auto& [id, st] : s.streams_)
-      if (st->waiting_drain) st->signal.notify();
+    if (s.drain_waiters_ > 0)
+      for (auto& [id, st] : s.streams_)
+        if (st->waiting_drain) st->signal.notify();
     if (out.empty()) {
       if (s.closing_ || s.dead_) break;
       if (s.conn_.is_closed()) {
@@ -967,7 +969,9 @@ runtime::Task<bool> H2Session<Client>::wait_drained(FrontStream& s) {
   const uint64_t deadline = now() + uint64_t{cfg_->timeouts.front_idle_ms} * kMs;
   while (!s.gone && conn_.queued_data(s.id) > cfg_->http2.stream_buffer_bytes) {
     s.waiting_drain = true;
+    ++drain_waiters_;
     const bool woke = co_await s.signal.wait(deadline);
+    --drain_waiters_;
     s.waiting_drain = false;
     if (!woke) {
       drop(s);  // finish_stream resets it

@@ -154,6 +154,9 @@ class H2Conn final : public http2::EventSink {
   bool is_open() const noexcept { return state_ == State::Open; }
   http2::Connection& engine() noexcept { return conn_; }
   void wake_writer() noexcept { writer_wake_.notify(); }
+  /// A stream's write() waits for its queued body to drain (woken after each write).
+  void write_wait_begin() noexcept { ++write_waiters_; }
+  void write_wait_end() noexcept { --write_waiters_; }
 
   /// Takes `s`: submitted at once when the connection is open, else once it is.
   void add(H2Stream* s) {
@@ -211,6 +214,7 @@ class H2Conn final : public http2::EventSink {
   Signal writer_wake_;
   Signal writer_done_;
   bool writer_running_ = false;
+  uint32_t write_waiters_ = 0;  // streams in write() waiting for their queued body to drain
   bool settings_seen_ = false;  // the backend's first SETTINGS arrived: its limits are known
   uint64_t last_active_ = 0;
 };
@@ -341,6 +345,7 @@ void H2Conn::fail_streams() {
 }
 
 void H2Conn::wake_write_waiters() {
+  if (write_waiters_ == 0) return;
   for (auto& [id, s] : streams_)
     if (s->write_waiting_) s->signal_.notify();
 }
@@ -596,8 +601,11 @@ runtime::Task<H2Stream::Status> H2Stream::write(std::span<const std::byte> data,
     conn_->wake_writer();
     // (A response head wakes the stream too: on_headers notifies.)
     while (!failed_ && conn_ && e.queued_data(id_) > kMaxQueuedBody && !answered()) {
+      const std::shared_ptr<H2Conn> conn = conn_;  // counted there while waiting
       write_waiting_ = true;
+      conn->write_wait_begin();
       const bool woken = co_await signal_.wait(deadline_ns);
+      conn->write_wait_end();
       write_waiting_ = false;
       if (!woken) co_return Status::Timeout;
     }
