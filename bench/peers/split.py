@@ -197,21 +197,32 @@ def main():
         xs = [x for x in xs if x is not None]
         return statistics.median(xs) if xs else None
 
+    def total(r):
+        return r["user_us"] + r["kernel_us"]
+
+    # "paired": the median (and range) of each round's ratio to haproxy measured in the same
+    # round, back to back, which a host whose speed drifts between rounds disturbs less.
     lines = ["| scen | target | req/s | user µs/req | kernel µs/req | CPU µs/req | "
-             "CPU ×haproxy | syscalls/req | errors |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "CPU ×haproxy | paired (range) | syscalls/req | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for scen in scens:
-        ref = None
+        ref = med([total(r) for r in results[("haproxy", scen)]]) \
+            if ("haproxy", scen) in results else None
         for name in servers:
             rs = results[(name, scen)]
-            cpu = med([r["user_us"] + r["kernel_us"] for r in rs])
-            if name == "haproxy":
-                ref = cpu
+            cpu = med([total(r) for r in rs])
+            paired = "-"
+            if ref and name != "haproxy":
+                rr = [total(r) / total(h) for r, h in zip(rs, results[("haproxy", scen)])
+                      if total(h) > 0]
+                if rr:
+                    paired = "%.2f (%.2f–%.2f)" % (statistics.median(rr), min(rr), max(rr))
             sc = med([r["syscalls"] for r in rs])
-            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %d |" % (
+            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %d |" % (
                 scen, name, med([r["rps"] for r in rs]), med([r["user_us"] for r in rs]),
                 med([r["kernel_us"] for r in rs]), cpu,
-                "%.2f" % (cpu / ref) if ref else "-", "%.2f" % sc if sc is not None else "-",
-                sum(r["errors"] for r in rs)))
+                "%.2f" % (cpu / ref) if ref else "-", paired,
+                "%.2f" % sc if sc is not None else "-", sum(r["errors"] for r in rs)))
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out:
