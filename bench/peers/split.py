@@ -56,6 +56,27 @@ def tree_times(rp, root):
     return u / rp.CLK_TCK, s / rp.CLK_TCK
 
 
+def prepare(rp, tmp, b):
+    """The harness's documents and a certificate like its own (ECDSA P-256, localhost) in
+    `tmp`: the placeholder values every server shares, with the origin on port `b`."""
+    docroot = os.path.join(tmp, "www")
+    os.makedirs(docroot)
+    with open(os.path.join(docroot, "hello"), "wb") as f:
+        f.write(rp.HELLO_BODY)
+    with open(os.path.join(docroot, "16k"), "wb") as f:
+        f.write(b"x" * rp.BIG_SIZE)
+    cert, key, pem = (os.path.join(tmp, x) for x in ("cert.pem", "key.pem", "certkey.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    with open(pem, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    return {"backend_port": b, "backend_h2c_port": b + 1, "backend_tls_port": b + 2,
+            "cert": cert, "key": key, "pem": pem, "docroot": docroot}
+
+
 def measure(rp, pid, port, scen, duration, load_cpu):
     path, conns, extra, tls = SCENARIOS[scen]
     url = "https://127.0.0.1:%d%s" % (port + 2, path) if tls else "http://127.0.0.1:%d%s" % (port, path)
@@ -115,26 +136,8 @@ def main():
     os.chmod(tmp, 0o755)
     results = {}  # (target, scen) -> list of dicts
     try:
-        docroot = os.path.join(tmp, "www")
-        os.makedirs(docroot)
-        with open(os.path.join(docroot, "hello"), "wb") as f:
-            f.write(rp.HELLO_BODY)
-        with open(os.path.join(docroot, "16k"), "wb") as f:
-            f.write(b"x" * rp.BIG_SIZE)
         b = args.base_port
-        # The same kind of certificate as the harness (ECDSA P-256, localhost); kakehi's
-        # template always has its HTTPS listener.
-        cert, key, pem = (os.path.join(tmp, x) for x in ("cert.pem", "key.pem", "certkey.pem"))
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=localhost", "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=30)
-        with open(pem, "w") as f:
-            f.write(open(cert).read() + open(key).read())
-        common = {"backend_port": b, "backend_h2c_port": b + 1, "backend_tls_port": b + 2,
-                  "cert": cert, "key": key, "pem": pem, "docroot": docroot}
+        common = prepare(rp, tmp, b)
         env = dict(os.environ)
         env["OPENSSL_CONF"] = os.path.join(rp.PEERS_DIR, "openssl-server.cnf")
         # The origin without its TLS listener (no certificate here).
