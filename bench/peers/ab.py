@@ -76,7 +76,7 @@ def run_round(rp, scen, targets, duration, tmp, args):
         th.join()
     after = [tree_times(rp, t["pid"]) for t in targets]
     res = []
-    for i, t in enumerate(targets):
+    for i in range(len(targets)):
         parse = rp.parse_wrk if s["tool"] == "wrk" else (lambda o, i=i: rp.parse_h2load(o, cmds[i][1]))
         r = parse(outs[i])
         n = max(r["requests"], 1)
@@ -160,7 +160,9 @@ def main():
     def med(i, key):
         return statistics.median(key(r[i]) for r in rounds)
 
-    total = lambda r: r["user_us"] + r["kernel_us"]
+    def total(r):
+        return r["user_us"] + r["kernel_us"]
+
     na, nb = targets[0]["name"], targets[1]["name"]
     lines = ["%s, %d rounds of %d s, A = %s, B = %s, run together" % (
                  args.scenario, len(rounds), args.duration, na, nb), "",
