@@ -77,6 +77,9 @@ def load_problem(r):
     if m:
         if int(m.group(1)) == 0 or int(m.group(2)) or int(m.group(3)):
             return "h2load: " + m.group(0)
+        codes = re.search(r"status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        if not codes or any(int(x) for x in codes.groups()):
+            return "h2load: " + (codes.group(0) if codes else "no status codes")
         return ""
     if not re.search(r"[1-9]\d* requests in", out):
         return "no request completed"
@@ -103,6 +106,7 @@ def main():
         if not shutil.which(tool):
             raise SystemExit("pgo-train: missing tool: %s (scripts/bootstrap installs it)" % tool)
     tmp = tempfile.mkdtemp(prefix="kakehi-pgo-")
+    os.chmod(tmp, 0o755)  # nginx's workers (www-data) read the documents
     procs = []
     try:
         os.makedirs(os.path.join(tmp, "www"))
