@@ -28,12 +28,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 
 import harness
-from split import prepare, tree_times
+from split import emit, prepare, tree_times
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -175,11 +174,7 @@ def main():
     lines.append("| B/A, median of the rounds (range) | %s | %s | %s | **%s** | |" % (
         summary(lambda r: r["rps"]), summary(lambda r: r["user_us"]),
         summary(lambda r: r["kernel_us"]), summary(total)))
-    text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,15 @@ def tree_times(rp, root):
     return u / rp.CLK_TCK, s / rp.CLK_TCK
 
 
+def emit(lines, out):
+    """Prints a report's lines, and writes them to `out` too when given."""
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+
+
 def prepare(rp, tmp, b):
     """The harness's documents and a certificate like its own (ECDSA P-256, localhost) in
     `tmp`: the placeholder values every server shares, with the origin on port `b`."""
@@ -226,11 +235,7 @@ def main():
                 med([r["kernel_us"] for r in rs]), cpu,
                 "%.2f" % (cpu / ref) if ref else "-", paired,
                 "%.2f" % sc if sc is not None else "-", sum(r["errors"] for r in rs)))
-    text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":
