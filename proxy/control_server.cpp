@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kakehi/common/log.hpp"
 #include "kakehi/config/json.hpp"
 
 namespace kakehi::edge {
@@ -119,12 +120,25 @@ void ControlServer::run() {
     }
     return out.empty() || write_all(c.fd, out);
   };
+  // accept() failing for want of descriptors (EMFILE...) leaves the connection pending and the
+  // socket readable: the listener is left out of the poll for a while instead of spinning.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+  Clock::time_point accept_paused_until{};
+  log::Throttle accept_log;
   for (;;) {
+    const Clock::time_point now = Clock::now();
+    const bool paused = now < accept_paused_until;
+    const int timeout_ms =
+        paused
+            ? static_cast<int>(
+                  std::chrono::ceil<std::chrono::milliseconds>(accept_paused_until - now).count())
+            : -1;
     fds.clear();
     fds.push_back({wake_[0], POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
+    fds.push_back({paused ? -1 : listen_fd_, POLLIN, 0});
     for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "kakehi: control socket: poll(): %s\n", errno_text().c_str());
       break;
@@ -160,7 +174,22 @@ void ControlServer::run() {
     if (fds[1].revents) {
       for (;;) {
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) break;
+        if (fd < 0) {
+          const int e = errno;
+          if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) {
+            accept_paused_until = Clock::now() + kAcceptPause;
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                accept_paused_until.time_since_epoch())
+                                .count();
+            if (accept_log.allow(static_cast<uint64_t>(ns)))
+              std::fprintf(stderr,
+                           "kakehi: control socket: accept(): %s (%llu more since the last such "
+                           "message)\n",
+                           std::strerror(e),
+                           static_cast<unsigned long long>(accept_log.take_suppressed()));
+          }
+          break;
+        }
         if (clients.size() >= kMaxClients) {
           (void)write_all(fd, error_answer_line("too many control connections") + "\n");
           ::close(fd);

@@ -10,6 +10,7 @@
 
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,13 @@ namespace kakehi::net {
 using runtime::Worker;
 /// I/O errors are positive errno values.
 using Errno = int;
+
+/// Whether `e` says this host ran out of something (file descriptors, socket memory, local
+/// ports) rather than that the peer failed: retrying elsewhere will not help, and the peer is
+/// not to blame.
+constexpr bool is_local_resource_error(Errno e) noexcept {
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM || e == EADDRNOTAVAIL;
+}
 
 namespace detail {
 

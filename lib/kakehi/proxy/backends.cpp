@@ -42,6 +42,17 @@ std::optional<size_t> WorkerCtx::pick(ClusterRuntime& c, std::string_view sticky
 
 void WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
   ++stats.connect_failures;
+  if (net::is_local_resource_error(e)) {
+    // Our shortage, not the backend's failure: marking it down would turn a moment without
+    // file descriptors into seconds of 503s after they are back.
+    ++stats.local_connect_failures;
+    if (local_failure_log.allow(worker.now()))
+      log::warn(
+          "cannot connect to backend {}: {} (backend not marked down; {} more since the "
+          "last such message)",
+          b.key, std::strerror(e), local_failure_log.take_suppressed());
+    return;
+  }
   if (++b.consecutive_failures >= opts.failures_before_down) {
     const uint32_t extra = std::min(b.consecutive_failures - opts.failures_before_down, 16u);
     const uint64_t backoff =
@@ -86,6 +97,7 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
       co_return Lease{b, std::move(*r), false, *idx};
     }
     connect_failed(*b, r.error());
+    if (net::is_local_resource_error(r.error())) break;  // every other backend would fail alike
   }
   co_return std::nullopt;
 }
@@ -122,6 +134,7 @@ runtime::Task<std::optional<BackendStream>> WorkerCtx::reconnect(BackendRuntime&
   auto r = co_await connect(b, connect_timeout_ms);
   if (!r) {
     ++stats.connect_failures;
+    if (net::is_local_resource_error(r.error())) ++stats.local_connect_failures;
     co_return std::nullopt;
   }
   co_return std::move(*r);

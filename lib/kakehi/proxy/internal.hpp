@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kakehi/common/intrusive_list.hpp"
+#include "kakehi/common/log.hpp"
 #include "kakehi/config/model.hpp"
 #include "kakehi/net/address.hpp"
 #include "kakehi/net/tcp.hpp"
@@ -139,6 +140,7 @@ class WorkerCtx {
   std::unordered_map<std::string, BackendPtr> backends;  ///< by address text
   IntrusiveList<SessionLink> sessions;
   ProxyStats stats;
+  log::Throttle local_failure_log;  ///< connects failed for want of a local resource
   bool draining = false;
   uint64_t request_counter = 0;
 
@@ -173,7 +175,8 @@ class WorkerCtx {
   std::optional<size_t> pick(ClusterRuntime& cluster, std::string_view sticky_id,
                              std::span<const size_t> tried);
   /// Accounts a connect to `b` that failed: after opts.failures_before_down in a row the backend
-  /// is down for an exponential back-off.
+  /// is down for an exponential back-off. A local shortage (net::is_local_resource_error) is
+  /// counted and logged (throttled) but does not count against the backend.
   void connect_failed(BackendRuntime& b, net::Errno e);
   void connect_succeeded(BackendRuntime& b) noexcept {
     b.consecutive_failures = 0;

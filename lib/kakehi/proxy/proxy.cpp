@@ -30,6 +30,7 @@ ProxyStats& ProxyStats::operator+=(const ProxyStats& o) {
   backend_connects += o.backend_connects;
   backend_reuses += o.backend_reuses;
   connect_failures += o.connect_failures;
+  local_connect_failures += o.local_connect_failures;
   stale_retries += o.stale_retries;
   upgrades += o.upgrades;
   tcp_sessions += o.tcp_sessions;

@@ -56,6 +56,7 @@ struct ProxyStats {
   uint64_t backend_connects = 0;        ///< new backend connections opened
   uint64_t backend_reuses = 0;          ///< requests sent on a pooled keep-alive connection
   uint64_t connect_failures = 0;        ///< backend connect attempts that failed
+  uint64_t local_connect_failures = 0;  ///< of which for want of fds/memory/ports (no blame)
   uint64_t stale_retries = 0;           ///< requests re-sent after a pooled connection failed early
   uint64_t upgrades = 0;                ///< WebSocket / upgrade tunnels established
   uint64_t tcp_sessions = 0;            ///< TCP listener sessions

@@ -47,12 +47,15 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
 }
 
 runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l) {
+  log::Throttle failure_log;
   for (;;) {
     auto s = co_await l->socket->accept();
     if (l->removed) break;
     if (!s) {
       if (s.error() == ECANCELED) break;
-      log::warn("accept on {}: {}", l->address, std::strerror(s.error()));
+      if (failure_log.allow(w.worker.now()))
+        log::warn("accept on {}: {} ({} more since the last such message)", l->address,
+                  std::strerror(s.error()), failure_log.take_suppressed());
       co_await runtime::sleep_for(10 * kMs);  // EMFILE and friends: let connections close
       continue;
     }

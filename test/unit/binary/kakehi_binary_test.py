@@ -5,13 +5,16 @@ Starts the real binary on a temporary TOML file with free ports in front of two 
 started here, then checks: requests through it (curl), SIGHUP reload adding a route (old route
 kept), SIGHUP with a bad file (one FILE:LINE:COL line, old config kept), the control socket
 (`kakehi ctl` list/add/remove, bad JSON, over-long line), SIGTERM drain exit 0 within the
-deadline, SIGQUIT, and --check. Every process is stopped by PID; every wait is bounded.
+deadline, SIGQUIT, --check, and running out of file descriptors (a low RLIMIT_NOFILE). Every
+process is stopped by PID; every wait is bounded.
 
 usage: kakehi_binary_test.py PATH/TO/kakehi
 """
+import http.client
 import http.server
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -85,9 +88,13 @@ class Origin:
 class Kakehi:
     """The binary under test, its stderr collected by a thread."""
 
-    def __init__(self, args):
+    def __init__(self, args, nofile=None):
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen([KAKEHI] + args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=limit)
         PROCS.append(self.proc)
         self.lines = []
         self.lock = threading.Lock()
@@ -407,6 +414,90 @@ def test_check(tmp, origin_a):
           "missing file: " + r.stderr)
 
 
+def get_on(sock, path):
+    """Status of GET `path` sent on the connected socket `sock` (keep-alive)."""
+    c = http.client.HTTPConnection("127.0.0.1")
+    c.sock = sock
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    return r.status
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_fd_exhaustion(tmp, origin_a):
+    """Out of file descriptors: the clients over the limit wait in the listen backlog (the
+    accept failures are logged once a second, not at every retry), a request that needs a new
+    backend connection gets a 503 at once without the backend being marked down, a control
+    connection waits without the control thread spinning, and the proxy serves again (and
+    answers the control request) as soon as descriptors are free."""
+    port = free_port()
+    conf = os.path.join(tmp, "fds.toml")
+    sock = os.path.join(tmp, "fds.sock")
+    with open(conf, "w") as f:  # a backend blamed for the shortage would be down for 20 s
+        f.write(config_text(port, origin_a.port, sock).replace(
+            "[proxy]\n", "[proxy]\nbackoff_base_ms = 20000\nbackoff_max_ms = 20000\n"))
+    nofile = 48
+    k = Kakehi(["-c", conf], nofile=nofile)
+    if not check(k.wait_line("listening on http://127.0.0.1:") is not None,
+                 "start-up with RLIMIT_NOFILE 48: " + k.stderr()):
+        return
+    clients = []
+    try:
+        # No request yet, so no pooled backend connection: every request below needs a new one.
+        for _ in range(nofile + 8):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        check(k.wait_line("Too many open files") is not None,
+              "the accept failure is logged: " + k.stderr())
+        t0 = time.monotonic()
+        statuses = [get_on(clients[0], f"/fd{i}") for i in range(5)]
+        elapsed = time.monotonic() - t0
+        check(statuses == [503] * 5, f"503 without a descriptor for the backend: {statuses}")
+        check(elapsed < 2.0, f"the 503s came at once: {elapsed:.2f} s")
+        control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        clients.append(control)
+        control.settimeout(10)
+        control.connect(sock)  # waits in the control socket's backlog
+        control.sendall(b'{"id":"fd1","type":"list_frontends"}\n')
+        cpu0 = cpu_seconds(k.proc.pid)
+        time.sleep(1.5)  # accepts retried meanwhile: every 10 ms (proxy), 100 ms (control)
+        cpu = cpu_seconds(k.proc.pid) - cpu0
+        check(cpu < 0.5, f"no thread spins while descriptors are short: {cpu:.2f} s of CPU")
+        log = k.stderr()
+        accept_lines = log.count("accept on 127.0.0.1:")
+        check(1 <= accept_lines <= 4, f"accept failures logged once a second: {accept_lines}")
+        print(f"  out of descriptors: 503s in {elapsed * 1000:.0f} ms, {cpu:.2f} s of CPU and "
+              f"{accept_lines} accept warning(s) in 1.5 s", flush=True)
+        check("backend not marked down" in log, "the connect failure is logged: " + log)
+        check("down for" not in log, "the backend was marked down: " + log)
+        for s in clients[:-1]:  # descriptors are back
+            s.close()
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = control.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        check(b'"fd1"' in answer and b'"a-all"' in answer,
+              f"the control request waiting in the backlog is answered: {answer[:200]}")
+    except OSError as e:
+        check(False, f"fd exhaustion: {e}")
+    finally:
+        for s in clients:
+            s.close()
+    # The proxy accepts and closes the backlog, then serves at once from the same backend.
+    time.sleep(0.5)
+    check(curl(port, "/fd-after") == ("200", "origin-a /fd-after"),
+          "served right after the descriptors are back")
+    k.signal(signal.SIGTERM)
+    check(k.wait_exit(10) == 0, "SIGTERM exit after the shortage")
+
+
 def test_embedded_default():
     if not (port_free(8080) and port_free(8081)):
         print("  skipped the embedded default: 127.0.0.1:8080 or :8081 is busy", flush=True)
@@ -430,6 +521,7 @@ def main():
         test_check(tmp, origin_a)
         test_reload_and_control(tmp, origin_a, origin_b)
         test_sigquit(tmp, origin_a)
+        test_fd_exhaustion(tmp, origin_a)
         test_embedded_default()
     finally:
         for p in PROCS:
