@@ -4,7 +4,9 @@
 // nothing), SIGTERM/SIGINT drain then exit 0, SIGQUIT stops at once. `kakehi ctl` is the
 // control socket's client. Usage and file format: docs/configuration.md.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -122,7 +124,32 @@ bool same_process_options(const FileConfig& a, const FileConfig& b) {
          x.failures_before_down == y.failures_before_down &&
          x.backoff_base_ms == y.backoff_base_ms && x.backoff_max_ms == y.backoff_max_ms &&
          x.forwarding_headers == y.forwarding_headers && x.via == y.via &&
-         a.control_socket == b.control_socket;
+         a.control_socket == b.control_socket && a.max_open_files == b.max_open_files;
+}
+
+/// Sets the soft limit on open files to `wanted` (0: the hard limit), within the hard limit: a
+/// shell or systemd service starts us with 1024, about 500 proxied connections (a client and a
+/// backend descriptor each). Returns the line to log.
+std::string set_open_files_limit(uint64_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return std::string("warning: open files: getrlimit: ") + std::strerror(errno);
+  const rlim_t before = lim.rlim_cur;
+  rlim_t target = wanted == 0 ? lim.rlim_max : static_cast<rlim_t>(wanted);
+  std::string note;
+  if (lim.rlim_max != RLIM_INFINITY && target > lim.rlim_max) {
+    note = " (max_open_files " + std::to_string(wanted) + " is above the hard limit)";
+    target = lim.rlim_max;
+  }
+  if (target == RLIM_INFINITY) target = static_cast<rlim_t>(1) << 20;  // Linux's nr_open default
+  if (target != before) {
+    lim.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+      return "warning: open files: cannot set the limit to " + std::to_string(target) + ": " +
+             std::strerror(errno) + "; it stays " + std::to_string(before);
+  }
+  return "open files: up to " + std::to_string(target) +
+         (target != before ? " (was " + std::to_string(before) + ")" : std::string()) + note;
 }
 
 /// The first error answer's message, or empty when every answer is ok.
@@ -172,6 +199,7 @@ class Edge {
     // taken only by sigwaitinfo below.
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    say("%s", set_open_files_limit(cfg_.max_open_files).c_str());
 
     std::optional<DemoOrigin> origin;
     std::optional<proxy::Proxy> proxy;

@@ -208,7 +208,7 @@ class Loader {
           {"workers", "buffer_count", "buffer_size", "write_reserve", "max_queued_recv",
            "send_zc_threshold", "ring_entries", "max_idle_per_backend", "backend_idle_timeout_ms",
            "connect_attempts", "failures_before_down", "backoff_base_ms", "backoff_max_ms",
-           "forwarding_headers", "via", "drain_timeout_ms", "control_socket"}));
+           "forwarding_headers", "via", "drain_timeout_ms", "control_socket", "max_open_files"}));
     const auto listeners = top.tables("listeners");
     for (size_t i = 0; i < listeners.size(); ++i) read_listener(*listeners[i], i);
     const auto clusters = top.tables("clusters");
@@ -252,6 +252,7 @@ class Loader {
                                       .value_or(static_cast<uint32_t>(out_.drain_timeout.count())));
     out_.control_socket = t.string("control_socket").value_or("");
     if (!out_.control_socket.empty()) out_.control_socket = resolve(out_.control_socket).string();
+    out_.max_open_files = t.integer<uint64_t>("max_open_files").value_or(0);
   }
 
   void read_listener(const toml::table& raw, size_t i) {

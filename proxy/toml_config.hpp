@@ -21,6 +21,7 @@ struct FileConfig {
   proxy::ProxyOptions options;
   std::chrono::milliseconds drain_timeout{10'000};  ///< SIGTERM/SIGINT graceful drain deadline
   std::string control_socket;                       ///< Unix socket path; empty: none
+  uint64_t max_open_files = 0;  ///< RLIMIT_NOFILE soft limit set at start; 0: the hard limit
   config::State state;
 };
 

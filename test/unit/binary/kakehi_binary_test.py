@@ -5,8 +5,8 @@ Starts the real binary on a temporary TOML file with free ports in front of two 
 started here, then checks: requests through it (curl), SIGHUP reload adding a route (old route
 kept), SIGHUP with a bad file (one FILE:LINE:COL line, old config kept), the control socket
 (`kakehi ctl` list/add/remove, bad JSON, over-long line), SIGTERM drain exit 0 within the
-deadline, SIGQUIT, --check, and running out of file descriptors (a low RLIMIT_NOFILE). Every
-process is stopped by PID; every wait is bounded.
+deadline, SIGQUIT, --check, the open-files limit raised at start, and running out of file
+descriptors (a low RLIMIT_NOFILE). Every process is stopped by PID; every wait is bounded.
 
 usage: kakehi_binary_test.py PATH/TO/kakehi
 """
@@ -89,9 +89,11 @@ class Kakehi:
     """The binary under test, its stderr collected by a thread."""
 
     def __init__(self, args, nofile=None):
+        """`nofile`: RLIMIT_NOFILE to start with, (soft, hard) or one value for both."""
         def limit():
             if nofile is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+                pair = nofile if isinstance(nofile, tuple) else (nofile, nofile)
+                resource.setrlimit(resource.RLIMIT_NOFILE, pair)
 
         self.proc = subprocess.Popen([KAKEHI] + args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, preexec_fn=limit)
@@ -498,6 +500,32 @@ def test_fd_exhaustion(tmp, origin_a):
     check(k.wait_exit(10) == 0, "SIGTERM exit after the shortage")
 
 
+def open_files_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return None
+
+
+def test_open_files_limit(tmp, origin_a):
+    """Started with a soft limit of 64 open files (the hard one 4096), kakehi raises it to the
+    hard limit, or to `max_open_files` when the file sets one, and says so."""
+    for extra, want in (("", 4096), ("max_open_files = 200\n", 200)):
+        port = free_port()
+        conf = os.path.join(tmp, "nofile.toml")
+        with open(conf, "w") as f:
+            f.write(config_text(port, origin_a.port, "").replace("[proxy]\n", "[proxy]\n" + extra))
+        k = Kakehi(["-c", conf], nofile=(64, 4096))
+        check(k.wait_line(f"open files: up to {want} (was 64)") is not None,
+              f"open files raised to {want}: " + k.stderr())
+        check(k.wait_line("listening on http://127.0.0.1:") is not None, "start-up: " + k.stderr())
+        check(open_files_limit(k.proc.pid) == want, f"RLIMIT_NOFILE soft limit {want}")
+        check(wait_body(port, "/nofile", "origin-a /nofile"), "served")
+        k.signal(signal.SIGTERM)
+        check(k.wait_exit(10) == 0, "SIGTERM exit")
+
+
 def test_embedded_default():
     if not (port_free(8080) and port_free(8081)):
         print("  skipped the embedded default: 127.0.0.1:8080 or :8081 is busy", flush=True)
@@ -522,6 +550,7 @@ def main():
         test_reload_and_control(tmp, origin_a, origin_b)
         test_sigquit(tmp, origin_a)
         test_fd_exhaustion(tmp, origin_a)
+        test_open_files_limit(tmp, origin_a)
         test_embedded_default()
     finally:
         for p in PROCS:

@@ -79,6 +79,7 @@ TEST_CASE("defaults of a minimal file") {
   CHECK(r->options.via == def.via);
   CHECK(r->drain_timeout == std::chrono::milliseconds(10'000));
   CHECK(r->control_socket.empty());
+  CHECK(r->max_open_files == 0);
 
   const auto& l = r->state.listeners.at("127.0.0.1:8080");
   CHECK(l.kind == config::ListenerKind::Http);
@@ -130,6 +131,7 @@ forwarding_headers = false
 via = "kakehi"
 drain_timeout_ms = 2500
 control_socket = "ctl.sock"
+max_open_files = 65536
 
 [[listeners]]
 address = "127.0.0.1:8080"
@@ -224,6 +226,7 @@ names = ["example.com", "*.example.com"]
   CHECK(o.via == "kakehi");
   CHECK(r->drain_timeout == std::chrono::milliseconds(2500));
   CHECK(r->control_socket == (dir.path / "ctl.sock").string());
+  CHECK(r->max_open_files == 65536);
 
   const auto& s = r->state;
   REQUIRE(s.listeners.size() == 3);
