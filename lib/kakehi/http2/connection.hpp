@@ -8,13 +8,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "kakehi/common/fifo.hpp"
 #include "kakehi/common/node_cache.hpp"
 #include "kakehi/common/result.hpp"
 #include "kakehi/http2/events.hpp"
@@ -238,7 +238,7 @@ class Connection {
 
   Settings peer_;         // the peer's settings (defaults until its SETTINGS)
   Settings local_acked_;  // ours as the peer has acknowledged them
-  std::deque<Settings> local_unacked_;
+  Fifo<Settings> local_unacked_;
   std::optional<Millis> settings_deadline_;
 
   hpack::Decoder hpack_decoder_;
@@ -296,8 +296,8 @@ class Connection {
   // Output: one byte queue; control answers are counted until written.
   ByteBuffer out_;
   size_t out_off_ = 0;
-  std::deque<size_t> control_ends_;  // end offsets (absolute, see out_base_) of queued answers
-  uint64_t out_base_ = 0;            // bytes consumed before out_[0]
+  Fifo<size_t> control_ends_;  // end offsets (absolute, see out_base_) of queued answers
+  uint64_t out_base_ = 0;      // bytes consumed before out_[0]
   // gather_slices: DATA payloads cut from slices, not yet in out_ (offsets into out_, which
   // is not consumed partially in this mode), and their total size.
   std::vector<OutputBatch::Piece> out_slices_;

@@ -20,9 +20,8 @@ void Scheduler::remove(uint32_t stream_id) {
   if (it == where_.end()) return;
   Level& l = levels_[it->second.urgency];
   if (it->second.incremental) {
-    auto pos = std::find(l.round_robin.begin(), l.round_robin.end(), stream_id);
-    if (pos == l.round_robin.begin()) l.front_sent = 0;
-    l.round_robin.erase(pos);
+    if (l.round_robin.front() == stream_id) l.front_sent = 0;
+    l.round_robin.erase_value(stream_id);
   } else {
     if (auto at = l.in_order.find(stream_id); at != l.in_order.end())
       order_nodes_.erase(l.in_order, at);

@@ -8,11 +8,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <set>
 #include <unordered_map>
 
+#include "kakehi/common/fifo.hpp"
 #include "kakehi/common/node_cache.hpp"
 #include "kakehi/http2/priority.hpp"
 
@@ -41,9 +41,9 @@ class Scheduler {
 
  private:
   struct Level {
-    std::set<uint32_t> in_order;       // non-incremental, lowest id first
-    std::deque<uint32_t> round_robin;  // incremental, front is current
-    size_t front_sent = 0;             // bytes the front incremental stream sent this turn
+    std::set<uint32_t> in_order;  // non-incremental, lowest id first
+    Fifo<uint32_t> round_robin;   // incremental, front is current
+    size_t front_sent = 0;        // bytes the front incremental stream sent this turn
   };
   std::array<Level, kUrgencyLevels> levels_;
   std::unordered_map<uint32_t, Priority> where_;

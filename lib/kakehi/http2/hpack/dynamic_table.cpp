@@ -1,5 +1,5 @@
 // HPACK dynamic table storage (RFC 7541 §4): FIFO eviction, contiguous entries in a linear
-// buffer compacted on wrap, entry records in a power-of-two ring.
+// buffer compacted on wrap, entry records in a power-of-two ring, both grown on demand.
 #include "kakehi/http2/hpack/dynamic_table.hpp"
 
 #include <algorithm>
@@ -7,24 +7,31 @@
 
 namespace kakehi::http2::hpack {
 namespace {
+// Records needed for a table of `limit` bytes: every entry counts at least 32.
 std::uint32_t ring_capacity(std::uint32_t limit) {
   std::uint32_t cap = 1;
   while (cap < limit / kEntryOverhead + 1) cap <<= 1;
   return cap;
 }
+constexpr std::uint32_t kFirstRing = 8;     // records at the first insert
+constexpr std::uint64_t kFirstBytes = 256;  // bytes at the first insert
 }  // namespace
 
-DynamicTable::DynamicTable(std::uint32_t size_limit) {
-  set_size_limit(size_limit);
-  set_max_size(std::min<std::uint32_t>(4096, size_limit));
-}
+DynamicTable::DynamicTable(std::uint32_t size_limit)
+    : limit_(size_limit), max_size_(std::min<std::uint32_t>(4096, size_limit)) {}
 
 void DynamicTable::set_size_limit(std::uint32_t size_limit) {
   if (max_size_ > size_limit) set_max_size(size_limit);
-  // Rebuild storage, keeping the live entries (oldest first).
-  const std::uint32_t cap = ring_capacity(size_limit);
-  auto ring = std::make_unique<Record[]>(cap);
-  const std::uint64_t bytes_cap = std::uint64_t{size_limit} * 2;
+  limit_ = size_limit;
+  // Storage beyond what the new limit can use is given back.
+  const std::uint32_t ring_max = ring_capacity(size_limit);
+  const std::uint64_t bytes_max = std::uint64_t{size_limit} * 2;
+  if (ring_ && (ring_mask_ + 1 > ring_max || bytes_cap_ > bytes_max))
+    relocate(std::min(ring_mask_ + 1, ring_max), std::min(bytes_cap_, bytes_max));
+}
+
+void DynamicTable::relocate(std::uint32_t cap, std::uint64_t bytes_cap) {
+  auto ring = std::make_unique_for_overwrite<Record[]>(cap);
   auto bytes = std::make_unique_for_overwrite<char[]>(bytes_cap ? bytes_cap : 1);
   std::uint64_t pos = 0;
   for (std::uint64_t s = first_seq_; s < next_seq_; ++s) {
@@ -41,7 +48,6 @@ void DynamicTable::set_size_limit(std::uint32_t size_limit) {
   base_pos_ = 0;
   begin_pos_ = 0;
   end_pos_ = pos;
-  limit_ = size_limit;
 }
 
 void DynamicTable::set_max_size(std::uint32_t max_size) noexcept {
@@ -57,7 +63,7 @@ void DynamicTable::evict_oldest() noexcept {
   if (first_seq_ == next_seq_) begin_pos_ = end_pos_ = base_pos_;  // empty: restart at 0
 }
 
-bool DynamicTable::insert(std::string_view name, std::string_view value) noexcept {
+bool DynamicTable::insert(std::string_view name, std::string_view value) {
   const std::uint64_t entry = std::uint64_t{name.size()} + value.size() + kEntryOverhead;
   if (entry > max_size_) {
     while (first_seq_ != next_seq_) evict_oldest();
@@ -65,6 +71,21 @@ bool DynamicTable::insert(std::string_view name, std::string_view value) noexcep
   }
   while (size_ + entry > max_size_) evict_oldest();
   const std::uint64_t len = name.size() + value.size();
+  // Grow (doubling) when the records have no room, or the bytes would fill more than half the
+  // buffer (compaction then moves each byte at most once per buffer length: amortized O(1)).
+  // The table's size (≤ max_size ≤ limit) bounds both: count ≤ limit / 32 and live bytes + len
+  // ≤ limit, so the largest storage is the fixed one of before: 2 × limit bytes.
+  const std::uint32_t ring_cap = ring_ ? ring_mask_ + 1 : 0;
+  const std::uint64_t want_bytes =
+      std::min(2 * (end_pos_ - begin_pos_ + len), std::uint64_t{limit_} * 2);
+  if (count() + 1 > ring_cap || bytes_cap_ < want_bytes) {
+    std::uint32_t new_ring = ring_cap ? ring_cap : kFirstRing;
+    while (new_ring < count() + 1) new_ring <<= 1;
+    std::uint64_t new_bytes = bytes_cap_ ? bytes_cap_ : kFirstBytes;
+    while (new_bytes < want_bytes) new_bytes <<= 1;
+    relocate(std::min(new_ring, ring_capacity(limit_)),
+             std::min(new_bytes, std::uint64_t{limit_} * 2));
+  }
   if (end_pos_ - base_pos_ + len > bytes_cap_) {  // compact the live bytes to the start
     std::memmove(bytes_.get(), bytes_.get() + (begin_pos_ - base_pos_), end_pos_ - begin_pos_);
     base_pos_ = begin_pos_;

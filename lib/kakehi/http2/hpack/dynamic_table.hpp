@@ -1,8 +1,10 @@
 // The HPACK dynamic table (RFC 7541 §2.3.2, §4): a FIFO of (name, value) entries whose size is
 // name + value + 32 per entry, evicting the oldest on insertion and on a smaller maximum size.
-// Bytes live in one linear buffer twice the size limit (compacted when the end is reached, so
-// every entry is contiguous); entry records live in a power-of-two ring. No allocation after
-// construction unless the size limit grows.
+// Bytes live in one linear buffer (compacted when the end is reached, so every entry is
+// contiguous); entry records live in a power-of-two ring. Both start empty and grow (doubling)
+// as entries need them, up to twice the size limit and size_limit / 32 + 1 records: a
+// connection that never indexes a field holds nothing, and a busy one stops allocating once
+// its table has reached its working size.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +23,11 @@ class DynamicTable {
     std::string_view value;
   };
 
-  /// `size_limit`: the largest maximum size the table may ever be given (buffers are sized
-  /// from it). The initial maximum size is min(4096, size_limit).
+  /// `size_limit`: the largest maximum size the table may ever be given. The initial maximum
+  /// size is min(4096, size_limit). Allocates nothing.
   explicit DynamicTable(std::uint32_t size_limit);
 
-  /// Raises or lowers the size limit. May allocate; evicts if the maximum size shrinks.
+  /// Raises or lowers the size limit; evicts if the maximum size shrinks.
   void set_size_limit(std::uint32_t size_limit);
   std::uint32_t size_limit() const noexcept { return limit_; }
 
@@ -40,8 +42,8 @@ class DynamicTable {
 
   /// Inserts at the front, evicting as needed (§4.4). Returns false, leaving the table empty,
   /// when the entry alone is larger than the maximum size. Precondition: `name` and `value` do
-  /// not point into this table.
-  bool insert(std::string_view name, std::string_view value) noexcept;
+  /// not point into this table. May grow the storage (and so change ring_mask()).
+  bool insert(std::string_view name, std::string_view value);
 
   /// Entry at dynamic index `i`: 1 is the newest. Precondition: 1 <= i <= count(). The views
   /// stay valid until the next insert() or set_max_size().
@@ -54,7 +56,12 @@ class DynamicTable {
   /// Precondition: first_seq() <= s < next_seq().
   Entry by_seq(std::uint64_t s) const noexcept;
   /// Capacity of the entry ring minus one: seq & ring_mask() indexes per-entry side arrays.
+  /// Changes only when insert() grows the ring (0 before the first insert).
   std::uint32_t ring_mask() const noexcept { return ring_mask_; }
+  /// Bytes allocated for the entries and their records.
+  std::uint64_t capacity_bytes() const noexcept {
+    return bytes_cap_ + (ring_ ? std::uint64_t{ring_mask_ + 1} * sizeof(Record) : 0);
+  }
 
  private:
   struct Record {
@@ -63,6 +70,8 @@ class DynamicTable {
     std::uint32_t value_len;
   };
   void evict_oldest() noexcept;
+  /// Moves the live entries into storage of `ring_cap` records and `bytes_cap` bytes.
+  void relocate(std::uint32_t ring_cap, std::uint64_t bytes_cap);
 
   std::unique_ptr<char[]> bytes_;
   std::unique_ptr<Record[]> ring_;

@@ -63,11 +63,7 @@ std::uint32_t pow2_at_least(std::uint32_t n) {
 }  // namespace
 
 struct Encoder::Impl {
-  explicit Impl(const EncoderOptions& o)
-      : table(o.max_table_size),
-        links(std::make_unique<Link[]>(table.ring_mask() + 1)),
-        bucket_mask(pow2_at_least((table.ring_mask() + 1) * 2) - 1),
-        heads(std::make_unique<std::uint64_t[]>(bucket_mask + 1)) {
+  explicit Impl(const EncoderOptions& o) : table(o.max_table_size) {
     if (o.max_table_size < peer_max) {  // our cap is below the default: announce it
       update_pending = true;
       update_min = update_final = o.max_table_size;
@@ -75,9 +71,12 @@ struct Encoder::Impl {
   }
 
   DynamicTable table;
+  // The index, sized with the table's ring (nothing before the first insert): links[seq & mask]
+  // per entry, and per hash bucket the seq + 1 of its newest entry (0 = none).
   std::unique_ptr<Link[]> links;
-  std::uint32_t bucket_mask;
-  std::unique_ptr<std::uint64_t[]> heads;  // per bucket: seq + 1 of the newest entry, 0 = none
+  std::uint32_t links_mask = 0;
+  std::uint32_t bucket_mask = 0;
+  std::unique_ptr<std::uint64_t[]> heads;
   // Pending dynamic table size updates; `peer_max` is the maximum size the peer's decoder
   // currently uses (4096 until we signal otherwise, RFC 9113 §6.5.2 initial value).
   bool update_pending = false;
@@ -93,13 +92,13 @@ struct Encoder::Impl {
   // Walks the name's bucket from the newest entry; stops at the first evicted one.
   Match find(std::string_view name, std::string_view value, std::uint64_t h) const {
     Match m;
+    if (!heads) return m;
     const std::uint64_t tail = tail_of(value);
     const std::uint64_t first = table.first_seq();
-    const std::uint32_t mask = table.ring_mask();
     std::uint64_t s1 = heads[h & bucket_mask];
     for (int steps = 0; s1 > first && steps < kMaxChainWalk; ++steps) {
       const std::uint64_t s = s1 - 1;
-      const Link& l = links[s & mask];
+      const Link& l = links[s & links_mask];
       s1 = l.next;
       if (l.hash != h) continue;
       const bool maybe_value = l.value_len == value.size() && l.value_tail == tail;
@@ -119,8 +118,28 @@ struct Encoder::Impl {
   void insert(std::string_view name, std::string_view value, std::uint64_t h) {
     const std::uint64_t s = table.next_seq();
     if (!table.insert(name, value)) return;
-    links[s & table.ring_mask()] = {h, heads[h & bucket_mask], tail_of(value), value.size()};
+    if (!links || table.ring_mask() != links_mask) reindex(s);
+    links[s & links_mask] = {h, heads[h & bucket_mask], tail_of(value), value.size()};
     heads[h & bucket_mask] = s + 1;
+  }
+
+  // The table's ring grew: the index follows, rebuilt from the live entries before `s` (oldest
+  // first, so each chain keeps the newest entry at its head).
+  void reindex(std::uint64_t s) {
+    const std::uint32_t mask = table.ring_mask();
+    const std::uint32_t buckets = pow2_at_least((mask + 1) * 2);
+    auto new_links = std::make_unique_for_overwrite<Link[]>(mask + 1);
+    auto new_heads = std::make_unique<std::uint64_t[]>(buckets);
+    for (std::uint64_t q = table.first_seq(); q < s; ++q) {
+      Link l = links[q & links_mask];
+      l.next = new_heads[l.hash & (buckets - 1)];
+      new_heads[l.hash & (buckets - 1)] = q + 1;
+      new_links[q & mask] = l;
+    }
+    links = std::move(new_links);
+    heads = std::move(new_heads);
+    links_mask = mask;
+    bucket_mask = buckets - 1;
   }
 };
 

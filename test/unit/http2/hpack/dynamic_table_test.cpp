@@ -4,7 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <deque>
+#include <random>
 #include <string>
+#include <utility>
 
 #include "kakehi/http2/hpack/static_table.hpp"
 
@@ -78,6 +81,78 @@ TEST_CASE("raising the size limit keeps the entries") {
   CHECK(t.count() == 152);
   CHECK(t.size() == 150 * 41 + 2 * 34);
   CHECK(t.at(152).name == "a");
+}
+
+TEST_CASE("storage: nothing before the first entry, grown with the entries, 2 x limit at most") {
+  DynamicTable t(4096);
+  CHECK(t.capacity_bytes() == 0);  // a connection that never indexes a field holds nothing
+  REQUIRE(t.insert("k", "v"));
+  const std::uint64_t first = t.capacity_bytes();
+  CHECK(first > 0);
+  CHECK(first <= 512);
+  std::uint64_t most = 0;
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(
+        t.insert("name" + std::to_string(i), std::string(static_cast<std::size_t>(i % 60), 'v')));
+    most = std::max(most, t.capacity_bytes());
+  }
+  // 2 x 4096 bytes and 4096 / 32 + 1 -> 256 records of 16 bytes: the fixed storage of before.
+  CHECK(most <= 2 * 4096 + 256 * 16);
+  t.set_size_limit(256);  // storage beyond what the new limit can use is given back
+  CHECK(t.capacity_bytes() <= 2 * 256 + 16 * 16);
+  CHECK(t.size() <= 256);
+}
+
+// Random inserts, maximum sizes and size limits against a plain FIFO model of §4.
+TEST_CASE("random operations match a FIFO model through every growth and shrink") {
+  std::mt19937 rng(20261129);
+  DynamicTable t(4096);
+  std::deque<std::pair<std::string, std::string>> model;  // front: newest
+  std::uint32_t max_size = 4096, limit = 4096;
+  auto model_size = [&] {
+    std::uint64_t n = 0;
+    for (const auto& [k, v] : model) n += k.size() + v.size() + kEntryOverhead;
+    return n;
+  };
+  auto evict_to = [&](std::uint64_t cap) {
+    while (model_size() > cap) model.pop_back();
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const unsigned op = rng() % 100;
+    if (op < 90) {
+      std::string name(1 + rng() % 20, static_cast<char>('a' + rng() % 26));
+      std::string value(rng() % (rng() % 8 == 0 ? 600 : 40), static_cast<char>('A' + rng() % 26));
+      const std::uint64_t entry = name.size() + value.size() + kEntryOverhead;
+      const bool fits = entry <= max_size;
+      REQUIRE(t.insert(name, value) == fits);
+      if (fits) {
+        evict_to(max_size - entry);
+        model.emplace_front(std::move(name), std::move(value));
+      } else {
+        model.clear();
+      }
+    } else if (op < 95) {
+      max_size = static_cast<std::uint32_t>(rng() % (limit + 1));
+      t.set_max_size(max_size);
+      evict_to(max_size);
+    } else {
+      limit = static_cast<std::uint32_t>(64 + rng() % 8192);
+      t.set_size_limit(limit);
+      max_size = std::min(max_size, limit);
+      evict_to(max_size);
+      if (rng() % 2) {
+        max_size = limit;
+        t.set_max_size(max_size);
+      }
+    }
+    REQUIRE(t.count() == model.size());
+    REQUIRE(t.size() == model_size());
+    REQUIRE(t.capacity_bytes() <= std::uint64_t{limit} * 2 + (limit / 32 + 1) * 2 * 16);
+    for (std::uint32_t i = 1; i <= t.count(); ++i) {
+      REQUIRE(t.at(i).name == model[i - 1].first);
+      REQUIRE(t.at(i).value == model[i - 1].second);
+    }
+  }
 }
 
 TEST_CASE("static table: every entry is found exactly, every name at its first index") {
