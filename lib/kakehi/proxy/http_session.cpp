@@ -51,6 +51,9 @@ http1::Limits parser_limits(const config::Listener& l, uint32_t buffer_size) {
   return lim;
 }
 
+// A keep-alive connection waiting this long for its next request frees its parsers.
+constexpr uint64_t kParkParsersNs = 1000 * kMs;
+
 // One client connection: `Client` is net::TcpStream (HTTP listeners) or TlsStream (HTTPS).
 template <class Client>
 class Session {
@@ -206,7 +209,7 @@ runtime::Task<void> Session<Client>::linger() {
 
 template <class Client>
 runtime::Task<typename Session<Client>::Next> Session<Client>::exchange() {
-  http1::RequestParser& parser = *parser_;
+  http1::RequestParser* parser = &*parser_;
   cluster_ = nullptr;
   head_hold_.reset();
   response_started_ = false;
@@ -220,21 +223,33 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::exchange() {
     if (started) link_.idle = false;
     if (started && head_deadline == 0)
       head_deadline = now() + uint64_t{cfg_->timeouts.request_head_ms} * kMs;
-    step = parser.feed(in_.view());
+    step = parser->feed(in_.view());
     if (step.event != http1::Event::NeedMore) break;
     in_.consume(step.consumed);
     Input::Add added = Input::Add::Ok;
     if (!in_.pull(added)) {
-      auto r = co_await client_.recv_until(in_.view().empty() && parser.idle() ? idle_deadline
-                                           : head_deadline                     ? head_deadline
-                                                                               : idle_deadline);
+      const bool between = in_.view().empty() && parser->idle();
+      const uint64_t deadline = between         ? idle_deadline
+                                : head_deadline ? head_deadline
+                                                : idle_deadline;
+      // A connection quiet for a while gives its parsers back: their field arrays and arenas
+      // are most of an idle session's memory. The next request gets new ones.
+      const bool park = between && now() + kParkParsersNs < deadline;
+      auto r = co_await client_.recv_until(park ? now() + kParkParsersNs : deadline);
+      if (park && !r && r.error() == ETIMEDOUT) {
+        parser_.reset();
+        rparser_.reset();
+        r = co_await client_.recv_until(deadline);
+        parser_.emplace(parser_limits(*cfg_, w_.worker.pool().buffer_size()), kScheme);
+        parser = &*parser_;
+      }
       if (!r) {
-        if (r.error() == ETIMEDOUT && !(in_.view().empty() && parser.idle()))
+        if (r.error() == ETIMEDOUT && !(in_.view().empty() && parser->idle()))
           co_return co_await answer(408, {}, true);
         co_return Next::Close;
       }
       if (r->empty()) {
-        step = parser.feed_eof();
+        step = parser->feed_eof();
         if (step.event == http1::Event::NeedMore) co_return Next::Close;  // clean end
         co_return Next::Close;  // truncated head: nobody to answer
       }
@@ -253,12 +268,12 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::exchange() {
   head_hold_ = in_.window();  // the parsed head's views point into this buffer
   in_.consume(step.consumed);
   ++w_.stats.requests;
-  http::Request& req = parser.message();
-  const http1::HeadInfo info = parser.info();
+  http::Request& req = parser->message();
+  const http1::HeadInfo info = parser->info();
   is_head_ = req.method == "HEAD";
   client_keep_ = info.keep_alive && !l_->removed && !w_.draining;
   if (req.framing.kind == http::BodyKind::None || req.framing.kind == http::BodyKind::Upgrade) {
-    step = parser.feed(in_.view());  // a bodiless request completes at once
+    step = parser->feed(in_.view());  // a bodiless request completes at once
     if (step.event == http1::Event::Complete) in_.consume(step.consumed);
     request_done_ = true;
   }

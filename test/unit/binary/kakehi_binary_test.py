@@ -526,6 +526,50 @@ def test_open_files_limit(tmp, origin_a):
         check(k.wait_exit(10) == 0, "SIGTERM exit")
 
 
+def read_response(stream):
+    """(status, body) of the next Content-Length response on `stream` (a socket's makefile:
+    one reader for the whole connection, so pipelined responses are not lost to read-ahead)."""
+    status = int(stream.readline().split()[1])
+    length = 0
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return status, stream.read(length).decode()
+
+
+def test_keepalive_after_quiet(tmp, origin_a):
+    """A keep-alive connection quiet for more than a second (its session then frees its
+    parsers) is served as before: a request after the pause, a head split across two writes,
+    and two pipelined requests."""
+    port = free_port()
+    conf = os.path.join(tmp, "quiet.toml")
+    with open(conf, "w") as f:
+        f.write(config_text(port, origin_a.port, ""))
+    k = Kakehi(["-c", conf])
+    if not check(k.wait_line("listening on http://127.0.0.1:") is not None,
+                 "start-up: " + k.stderr()):
+        return
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        stream = s.makefile("rb")
+        s.sendall(b"GET /q1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(read_response(stream) == (200, "origin-a /q1"), "first request")
+        time.sleep(1.3)
+        s.sendall(b"GET /q2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(read_response(stream) == (200, "origin-a /q2"), "a request after 1.3 s of quiet")
+        time.sleep(1.3)
+        s.sendall(b"GET /q3 HTTP/1.1\r\nHo")
+        time.sleep(0.2)
+        s.sendall(b"st: x\r\n\r\n")
+        check(read_response(stream) == (200, "origin-a /q3"), "a head split across two writes")
+        time.sleep(1.3)
+        s.sendall(b"GET /q4 HTTP/1.1\r\nHost: x\r\n\r\nGET /q5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = [read_response(stream), read_response(stream)]
+        check(got == [(200, "origin-a /q4"), (200, "origin-a /q5")], f"pipelined pair: {got}")
+    k.signal(signal.SIGTERM)
+    check(k.wait_exit(10) == 0, "SIGTERM exit")
+
+
 def test_embedded_default():
     if not (port_free(8080) and port_free(8081)):
         print("  skipped the embedded default: 127.0.0.1:8080 or :8081 is busy", flush=True)
@@ -551,6 +595,7 @@ def main():
         test_sigquit(tmp, origin_a)
         test_fd_exhaustion(tmp, origin_a)
         test_open_files_limit(tmp, origin_a)
+        test_keepalive_after_quiet(tmp, origin_a)
         test_embedded_default()
     finally:
         for p in PROCS:
