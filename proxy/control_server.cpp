@@ -177,16 +177,12 @@ void ControlServer::run() {
         if (fd < 0) {
           const int e = errno;
           if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) {
-            accept_paused_until = Clock::now() + kAcceptPause;
-            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                accept_paused_until.time_since_epoch())
-                                .count();
-            if (accept_log.allow(static_cast<uint64_t>(ns)))
-              std::fprintf(stderr,
-                           "kakehi: control socket: accept(): %s (%llu more since the last such "
-                           "message)\n",
-                           std::strerror(e),
-                           static_cast<unsigned long long>(accept_log.take_suppressed()));
+            const Clock::time_point t = Clock::now();
+            accept_paused_until = t + kAcceptPause;
+            log::warn_throttled(
+                accept_log,
+                static_cast<uint64_t>(std::chrono::nanoseconds(t.time_since_epoch()).count()),
+                "control socket: accept(): {}", std::strerror(e));
           }
           break;
         }

@@ -60,6 +60,15 @@ class Throttle {
   bool logged_ = false;
 };
 
+/// A warning through `t`: logged when `t` allows it at `now_ns`, followed by how many were left
+/// out since the last one.
+template <class... A>
+void warn_throttled(Throttle& t, uint64_t now_ns, fmt::format_string<A...> f, A&&... a) {
+  if (!t.allow(now_ns)) return;
+  write(Level::Warn, "warn", "{} ({} more since the last such message)",
+        fmt::format(f, std::forward<A>(a)...), t.take_suppressed());
+}
+
 template <class... A>
 void error(fmt::format_string<A...> f, A&&... a) {
   write(Level::Error, "error", f, std::forward<A>(a)...);

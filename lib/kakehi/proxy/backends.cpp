@@ -40,18 +40,16 @@ std::optional<size_t> WorkerCtx::pick(ClusterRuntime& c, std::string_view sticky
   return idx;
 }
 
-void WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
+bool WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
   ++stats.connect_failures;
   if (net::is_local_resource_error(e)) {
     // Our shortage, not the backend's failure: marking it down would turn a moment without
     // file descriptors into seconds of 503s after they are back.
     ++stats.local_connect_failures;
-    if (local_failure_log.allow(worker.now()))
-      log::warn(
-          "cannot connect to backend {}: {} (backend not marked down; {} more since the "
-          "last such message)",
-          b.key, std::strerror(e), local_failure_log.take_suppressed());
-    return;
+    log::warn_throttled(local_failure_log, worker.now(),
+                        "cannot connect to backend {}: {} (backend not marked down)", b.key,
+                        std::strerror(e));
+    return false;
   }
   if (++b.consecutive_failures >= opts.failures_before_down) {
     const uint32_t extra = std::min(b.consecutive_failures - opts.failures_before_down, 16u);
@@ -61,6 +59,7 @@ void WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
     log::warn("backend {} down for {} ms after {} connect failures ({})", b.key, backoff,
               b.consecutive_failures, std::strerror(e));
   }
+  return true;
 }
 
 runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime& c,
@@ -96,8 +95,7 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
       ++b->active;
       co_return Lease{b, std::move(*r), false, *idx};
     }
-    connect_failed(*b, r.error());
-    if (net::is_local_resource_error(r.error())) break;  // every other backend would fail alike
+    if (!connect_failed(*b, r.error())) break;  // our shortage: every backend would fail alike
   }
   co_return std::nullopt;
 }

@@ -176,8 +176,8 @@ class WorkerCtx {
                              std::span<const size_t> tried);
   /// Accounts a connect to `b` that failed: after opts.failures_before_down in a row the backend
   /// is down for an exponential back-off. A local shortage (net::is_local_resource_error) is
-  /// counted and logged (throttled) but does not count against the backend.
-  void connect_failed(BackendRuntime& b, net::Errno e);
+  /// counted and logged (throttled) but does not count against the backend: false then.
+  bool connect_failed(BackendRuntime& b, net::Errno e);
   void connect_succeeded(BackendRuntime& b) noexcept {
     b.consecutive_failures = 0;
     b.down_until_ns = 0;

@@ -53,9 +53,8 @@ runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l) {
     if (l->removed) break;
     if (!s) {
       if (s.error() == ECANCELED) break;
-      if (failure_log.allow(w.worker.now()))
-        log::warn("accept on {}: {} ({} more since the last such message)", l->address,
-                  std::strerror(s.error()), failure_log.take_suppressed());
+      log::warn_throttled(failure_log, w.worker.now(), "accept on {}: {}", l->address,
+                          std::strerror(s.error()));
       co_await runtime::sleep_for(10 * kMs);  // EMFILE and friends: let connections close
       continue;
     }
