@@ -257,12 +257,14 @@ class Loader {
 
   void read_listener(const toml::table& raw, size_t i) {
     Table t(raw, indexed("listeners", i),
-            {"address", "kind", "active", "timeouts", "limits", "answers", "tls", "http2"});
+            {"address", "kind", "active", "timeouts", "limits", "answers", "tls", "http2",
+             "accept_proxy_protocol"});
     config::Listener l;
     l.address = t.required_string("address");
     l.kind =
         t.enumeration("kind", &config::listener_kind_from, "http, https, tcp").value_or(l.kind);
     l.active = t.boolean("active").value_or(l.active);
+    l.accept_proxy_protocol = t.boolean("accept_proxy_protocol").value_or(false);
     if (const auto* tt = t.table("timeouts")) {
       Table to(*tt, t.field("timeouts"),
                {"front_idle_ms", "request_head_ms", "connect_ms", "backend_response_ms"});
@@ -377,10 +379,10 @@ class Loader {
   }
 
   void read_cluster(const toml::table& raw, size_t i) {
-    Table t(
-        raw, indexed("clusters", i),
-        {"id", "lb", "sticky_session", "https_redirect", "max_connections_per_backend", "answers",
-         "backends", "frontends", "tcp_frontends", "backend_tls", "backend_protocol"});
+    Table t(raw, indexed("clusters", i),
+            {"id", "lb", "sticky_session", "https_redirect", "max_connections_per_backend",
+             "answers", "backends", "frontends", "tcp_frontends", "backend_tls", "backend_protocol",
+             "send_proxy_protocol"});
     config::Cluster c;
     c.id = t.required_string("id");
     c.lb = t.enumeration("lb", &config::lb_algorithm_from,
@@ -393,6 +395,9 @@ class Loader {
     c.backend_protocol =
         t.enumeration("backend_protocol", &config::backend_protocol_from, "http1, http2")
             .value_or(c.backend_protocol);
+    c.send_proxy_protocol =
+        t.enumeration("send_proxy_protocol", &config::proxy_protocol_version_from, "none, v1, v2")
+            .value_or(c.send_proxy_protocol);
     if (const auto* bt = t.table("backend_tls")) {
       Table x(*bt, t.field("backend_tls"), {"enabled", "verify", "ca_file", "server_name", "alpn"});
       auto& o = c.backend_tls;

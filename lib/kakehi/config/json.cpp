@@ -106,7 +106,8 @@ json::value to_value(const Listener& l) {
                       {"answers", to_value(l.answers)},
                       {"active", l.active},
                       {"tls", to_value(l.tls)},
-                      {"http2", to_value(l.http2)}};
+                      {"http2", to_value(l.http2)},
+                      {"accept_proxy_protocol", l.accept_proxy_protocol}};
 }
 json::value to_value(const Cluster& c) {
   return json::object{{"id", c.id},
@@ -116,7 +117,8 @@ json::value to_value(const Cluster& c) {
                       {"https_redirect", c.https_redirect},
                       {"max_connections_per_backend", c.max_connections_per_backend},
                       {"backend_tls", to_value(c.backend_tls)},
-                      {"backend_protocol", to_string(c.backend_protocol)}};
+                      {"backend_protocol", to_string(c.backend_protocol)},
+                      {"send_proxy_protocol", to_string(c.send_proxy_protocol)}};
 }
 json::value to_value(const HttpFrontend& f) {
   return json::object{
@@ -240,6 +242,9 @@ void read(const json::value& v, Position& o, const std::string& w) {
 void read(const json::value& v, BackendProtocol& o, const std::string& w) {
   read_enum(v, o, w, backend_protocol_from);
 }
+void read(const json::value& v, ProxyProtocolVersion& o, const std::string& w) {
+  read_enum(v, o, w, proxy_protocol_version_from);
+}
 
 void read(const json::value& v, Timeouts& t, const std::string& w);
 void read(const json::value& v, Limits& l, const std::string& w);
@@ -309,6 +314,7 @@ void read(const json::value& v, Listener& l, const std::string& w) {
       .opt("active", l.active)
       .opt("tls", l.tls)
       .opt("http2", l.http2)
+      .opt("accept_proxy_protocol", l.accept_proxy_protocol)
       .done();
 }
 void read(const json::value& v, ListenerTls& t, const std::string& w) {
@@ -363,6 +369,7 @@ void read(const json::value& v, Cluster& c, const std::string& w) {
       .opt("max_connections_per_backend", c.max_connections_per_backend)
       .opt("backend_tls", c.backend_tls)
       .opt("backend_protocol", c.backend_protocol)
+      .opt("send_proxy_protocol", c.send_proxy_protocol)
       .done();
 }
 void read(const json::value& v, HttpFrontend& f, const std::string& w) {

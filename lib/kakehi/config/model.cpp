@@ -153,6 +153,7 @@ constexpr std::array<std::string_view, 4> kLbNames = {"round_robin", "random", "
 constexpr std::array<std::string_view, 3> kPathKinds = {"prefix", "exact", "regex"};
 constexpr std::array<std::string_view, 3> kPositions = {"pre", "tree", "post"};
 constexpr std::array<std::string_view, 2> kBackendProtocols = {"http1", "http2"};
+constexpr std::array<std::string_view, 3> kProxyProtocolVersions = {"none", "v1", "v2"};
 
 template <class E, std::size_t N>
 std::optional<E> from_table(const std::array<std::string_view, N>& t, std::string_view s) {
@@ -169,6 +170,9 @@ std::string_view to_string(Position p) noexcept { return kPositions[static_cast<
 std::string_view to_string(BackendProtocol p) noexcept {
   return kBackendProtocols[static_cast<int>(p)];
 }
+std::string_view to_string(ProxyProtocolVersion v) noexcept {
+  return kProxyProtocolVersions[static_cast<int>(v)];
+}
 std::optional<ListenerKind> listener_kind_from(std::string_view s) noexcept {
   return from_table<ListenerKind>(kListenerKinds, s);
 }
@@ -183,6 +187,9 @@ std::optional<Position> position_from(std::string_view s) noexcept {
 }
 std::optional<BackendProtocol> backend_protocol_from(std::string_view s) noexcept {
   return from_table<BackendProtocol>(kBackendProtocols, s);
+}
+std::optional<ProxyProtocolVersion> proxy_protocol_version_from(std::string_view s) noexcept {
+  return from_table<ProxyProtocolVersion>(kProxyProtocolVersions, s);
 }
 
 }  // namespace kakehi::config

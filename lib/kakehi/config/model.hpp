@@ -90,6 +90,10 @@ struct Listener {
   bool active = true;
   ListenerTls tls;      ///< HTTPS only
   Http2Settings http2;  ///< HTTP and HTTPS
+  /// Every connection starts with a PROXY protocol header (v1 or v2, required): the client
+  /// addresses it carries replace the socket's (docs/proxy_protocol.md). For listeners behind a
+  /// load balancer that sends one; anyone who can reach such a listener can claim any address.
+  bool accept_proxy_protocol = false;
   bool operator==(const Listener&) const = default;
 };
 
@@ -110,6 +114,11 @@ struct BackendTls {
 /// enabled), many streams multiplexed on few connections.
 enum class BackendProtocol : uint8_t { Http1, Http2 };
 
+/// The PROXY protocol header a cluster's backend connections start with (none, v1 text or v2
+/// binary). A connection that carries one client's addresses serves that client only: it is
+/// never pooled for another.
+enum class ProxyProtocolVersion : uint8_t { None, V1, V2 };
+
 /// Keyed by `id`.
 struct Cluster {
   std::string id;
@@ -120,6 +129,7 @@ struct Cluster {
   uint32_t max_connections_per_backend = 0;  ///< 0 = unlimited
   BackendTls backend_tls;
   BackendProtocol backend_protocol = BackendProtocol::Http1;
+  ProxyProtocolVersion send_proxy_protocol = ProxyProtocolVersion::None;
   bool operator==(const Cluster&) const = default;
 };
 
@@ -213,10 +223,13 @@ enum class HostKind : uint8_t { Exact, Wildcard, Regex };
 [[nodiscard]] std::string_view to_string(PathKind k) noexcept;
 [[nodiscard]] std::string_view to_string(Position p) noexcept;
 [[nodiscard]] std::string_view to_string(BackendProtocol p) noexcept;
+[[nodiscard]] std::string_view to_string(ProxyProtocolVersion v) noexcept;
 [[nodiscard]] std::optional<ListenerKind> listener_kind_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<LbAlgorithm> lb_algorithm_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<PathKind> path_kind_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<Position> position_from(std::string_view s) noexcept;
 [[nodiscard]] std::optional<BackendProtocol> backend_protocol_from(std::string_view s) noexcept;
+[[nodiscard]] std::optional<ProxyProtocolVersion> proxy_protocol_version_from(
+    std::string_view s) noexcept;
 
 }  // namespace kakehi::config

@@ -110,6 +110,11 @@ Check check_backend_tls(const BackendTls& t) {
 
 /// An HTTP/2 cluster over TLS must be able to negotiate "h2" (an empty list: the proxy offers it).
 Check check_cluster_protocol(const Cluster& c) {
+  if (c.backend_protocol == BackendProtocol::Http2 &&
+      c.send_proxy_protocol != ProxyProtocolVersion::None)
+    return invalid("send_proxy_protocol",
+                   "needs backend_protocol \"http1\": an HTTP/2 backend connection carries the "
+                   "requests of many clients, a PROXY header names one");
   const BackendTls& t = c.backend_tls;
   if (c.backend_protocol != BackendProtocol::Http2 || !t.enabled || t.alpn.empty())
     return std::nullopt;

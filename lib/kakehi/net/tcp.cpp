@@ -210,10 +210,27 @@ void TcpStream::prime_reads() noexcept {
 }
 
 Address TcpStream::peer_address() const {
+  if (recv_ && recv_->endpoints) return recv_->endpoints->first;
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Address{};
   return Address::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Address TcpStream::local_address() const {
+  if (recv_ && recv_->endpoints) return recv_->endpoints->second;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Address{};
+  return Address::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void TcpStream::set_endpoints(const Address& peer, const Address& local) {
+  if (recv_) recv_->endpoints = std::make_unique<std::pair<Address, Address>>(peer, local);
+}
+
+void TcpStream::unread(buffer::Slice s) {
+  if (recv_ && !s.empty()) recv_->queue.push_front(std::move(s));
 }
 
 runtime::Task<Result<void, Errno>> TcpStream::shutdown_write() {

@@ -14,7 +14,9 @@
 #include <coroutine>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
+#include <utility>
 
 #include "kakehi/buffer/chain.hpp"
 #include "kakehi/common/result.hpp"
@@ -44,6 +46,13 @@ class SliceQueue {
   bool empty() const noexcept { return head_ == items_.size(); }
   size_t size() const noexcept { return items_.size() - head_; }
   void push(buffer::Slice s) { items_.push_back(std::move(s)); }
+  /// Puts `s` back in front (bytes read ahead of their consumer).
+  void push_front(buffer::Slice s) {
+    if (head_ > 0)
+      items_[--head_] = std::move(s);
+    else
+      items_.insert(items_.begin(), std::move(s));
+  }
   buffer::Slice pop() {
     buffer::Slice s = std::move(items_[head_++]);
     if (head_ == items_.size()) {
@@ -77,6 +86,8 @@ struct RecvState : runtime::Completion, runtime::BufferWaiter {
   Errno error = 0;
   SliceQueue queue;
   std::coroutine_handle<> waiter;
+  // The endpoints a PROXY protocol header named for this connection (TcpStream::set_endpoints).
+  std::unique_ptr<std::pair<Address, Address>> endpoints;
 
   RecvState(Worker* w, int f);
   static void on_cqe(runtime::Completion* c, int res, uint32_t flags);
@@ -165,8 +176,18 @@ class TcpStream {
   RecvUntilAwaiter recv_until(uint64_t deadline_ns) noexcept {
     return RecvUntilAwaiter(recv_, deadline_ns);
   }
-  /// The peer's address (getpeername), empty on failure.
+  /// The peer's address: the one set_endpoints() gave, else getpeername's (empty on failure).
   Address peer_address() const;
+  /// The local address the peer connected to: set_endpoints()'s, else getsockname's.
+  Address local_address() const;
+  /// set_endpoints() was called: the endpoints are the ones a relay reported.
+  bool relayed() const noexcept { return recv_ && recv_->endpoints; }
+  /// The connection's real endpoints are a relay's: from now on peer_address() and
+  /// local_address() are `peer` and `local` (the client's, from a PROXY protocol header).
+  void set_endpoints(const Address& peer, const Address& local);
+  /// Puts bytes read from this stream back in front of what is still unread: the next read
+  /// returns `s` first (a protocol header's reader gives back what followed the header).
+  void unread(buffer::Slice s);
 
   struct WriteAwaiter : runtime::Completion {
     TcpStream* s;

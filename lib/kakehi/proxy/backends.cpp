@@ -65,7 +65,8 @@ bool WorkerCtx::connect_failed(BackendRuntime& b, net::Errno e) {
 runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime& c,
                                                                   std::string_view sticky_id,
                                                                   uint32_t connect_timeout_ms,
-                                                                  bool allow_pooled) {
+                                                                  bool allow_pooled,
+                                                                  std::string_view proxy_header) {
   constexpr uint32_t kMaxAttempts = 16;
   std::array<size_t, kMaxAttempts> tried;  // backends already tried for this request
   const uint32_t attempts = std::clamp(opts.connect_attempts, 1u, kMaxAttempts);
@@ -76,7 +77,7 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
     if (!idx) co_return std::nullopt;
     BackendPtr b = c.backends[*idx];
     tried[attempt] = *idx;
-    if (allow_pooled) {
+    if (allow_pooled && proxy_header.empty()) {
       while (!b->idle.empty()) {
         BackendRuntime::Idle it = std::move(b->idle.back());
         b->idle.pop_back();
@@ -89,11 +90,11 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
         co_return Lease{b, std::move(it.stream), true, *idx};
       }
     }
-    auto r = co_await connect(*b, connect_timeout_ms);
+    auto r = co_await connect(*b, connect_timeout_ms, false, proxy_header);
     if (r) {
       connect_succeeded(*b);
       ++b->active;
-      co_return Lease{b, std::move(*r), false, *idx};
+      co_return Lease{b, std::move(*r), false, *idx, !proxy_header.empty()};
     }
     if (!connect_failed(*b, r.error())) break;  // our shortage: every backend would fail alike
   }
@@ -102,11 +103,19 @@ runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::acquire(ClusterRuntime
 
 runtime::Task<Result<BackendStream, net::Errno>> WorkerCtx::connect(BackendRuntime& b,
                                                                     uint32_t connect_timeout_ms,
-                                                                    bool require_h2) {
+                                                                    bool require_h2,
+                                                                    std::string_view proxy_header) {
   ++stats.backend_connects;
   const uint64_t deadline = worker.now() + uint64_t{connect_timeout_ms} * kMs;
   auto r = co_await net::TcpStream::connect(worker, b.address, uint64_t{connect_timeout_ms} * kMs);
   if (!r) co_return Unexpected(r.error());
+  if (!proxy_header.empty()) {
+    auto sent = co_await r->write_all(std::as_bytes(std::span(proxy_header)));
+    if (!sent) {
+      co_await r->close();
+      co_return Unexpected(sent.error());
+    }
+  }
   if (!b.tls) co_return BackendStream(std::move(*r));
   auto t = std::make_unique<BackendTlsStream>(std::move(*r), b.tls, worker.pool());
   if (!co_await t->handshake(deadline)) {
@@ -128,8 +137,9 @@ runtime::Task<Result<BackendStream, net::Errno>> WorkerCtx::connect(BackendRunti
 }
 
 runtime::Task<std::optional<BackendStream>> WorkerCtx::reconnect(BackendRuntime& b,
-                                                                 uint32_t connect_timeout_ms) {
-  auto r = co_await connect(b, connect_timeout_ms);
+                                                                 uint32_t connect_timeout_ms,
+                                                                 std::string_view proxy_header) {
+  auto r = co_await connect(b, connect_timeout_ms, false, proxy_header);
   if (!r) {
     ++stats.connect_failures;
     if (net::is_local_resource_error(r.error())) ++stats.local_connect_failures;
@@ -154,14 +164,37 @@ buffer::Slice WorkerCtx::compact(buffer::Slice big) {
   return out;
 }
 
-void WorkerCtx::release(Lease& lease, bool reusable) {
+void WorkerCtx::release(Lease& lease, bool reusable, std::optional<Lease>* keep) {
   BackendRuntime& b = *lease.backend;
   if (b.active > 0) --b.active;
-  if (reusable && !b.retired && !draining && lease.stream.is_open() &&
-      lease.stream.queued_buffers() == 0 && b.idle.size() < opts.max_idle_per_backend) {
-    b.idle.push_back({std::move(lease.stream), worker.now()});
+  const bool healthy = reusable && !b.retired && !draining && lease.stream.is_open() &&
+                       lease.stream.queued_buffers() == 0;
+  if (healthy && lease.dedicated && keep) {
+    *keep = std::move(lease);
+    return;
   }
+  if (healthy && !lease.dedicated && b.idle.size() < opts.max_idle_per_backend)
+    b.idle.push_back({std::move(lease.stream), worker.now()});
   lease.stream = BackendStream{};  // closes when not pooled
+}
+
+runtime::Task<std::optional<WorkerCtx::Lease>> WorkerCtx::resume(ClusterRuntime& c,
+                                                                 std::string_view sticky_id,
+                                                                 Lease own) {
+  BackendRuntime& b = *own.backend;
+  const auto at = std::find(c.backends.begin(), c.backends.end(), own.backend);
+  if (at == c.backends.end() || b.retired || !b.up(worker.now())) co_return std::nullopt;
+  const auto i = static_cast<size_t>(at - c.backends.begin());
+  const config::Backend& cfg = c.snap->backends[i];
+  if (!sticky_id.empty() && sticky_id != (cfg.sticky_id ? *cfg.sticky_id : cfg.id))
+    co_return std::nullopt;
+  if (own.stream.is_tls() ? !co_await own.stream.absorb() : own.stream.has_pending_input())
+    co_return std::nullopt;  // closed by the backend meanwhile (or it sent something unasked)
+  own.index = i;
+  own.reused = true;
+  ++b.active;
+  ++stats.backend_reuses;
+  co_return std::move(own);
 }
 
 }  // namespace kakehi::proxy::detail

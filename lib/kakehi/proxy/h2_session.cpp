@@ -218,6 +218,8 @@ class H2Session final : public http2::EventSink,
   std::vector<http2::hpack::HeaderField> head_scratch_;  // a response head being submitted
   std::string client_ip_;
   uint16_t client_port_ = 0;
+  uint16_t front_port_ = 0;   // the port the client connected to (X-Forwarded-Port, Forwarded)
+  std::string proxy_header_;  // the PROXY header for backends of clusters that send one
   Signal writer_wake_;
   Signal tasks_done_;
   uint32_t tasks_ = 0;          // the writer and the stream coroutines still running
@@ -246,6 +248,7 @@ runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
     if (client_ip_.size() >= 2 && client_ip_.front() == '[')
       client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
   }
+  front_port_ = client_.relayed() ? client_.local_address().port() : l_->port;
   // Its reads must go on while backend data waits for its WINDOW_UPDATEs in the shared pool.
   client_.set_priority_reads();
   conn_.start(to_ms(now()));
@@ -556,7 +559,8 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
   const ClusterSnapshot& csnap = *cluster.snap;
   const config::Timeouts& to = cfg_->timeouts;
   http::Request& req = s.req;
-  auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
+  auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true,
+                                   proxy_header_for(csnap, client_, proxy_header_));
   if (s.gone) {
     if (lease) w_.release(*lease, false);
     co_return;
@@ -597,7 +601,7 @@ runtime::Task<void> H2Session<Client>::forward(FrontStream& s, ClusterRuntime& c
   }
   s.backend_fd = lease->stream.fd();
 
-  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  http1::Peer peer{client_ip_, client_port_, kScheme, front_port_, {}};
   const std::string_view request_id = http1::edit_request(req, peer, fwd);
   const http::Framing out = http1::outgoing_framing(req.framing, 11);
   auto head = http1::write_request_head(w_.worker.pool(), req, out);
@@ -820,7 +824,7 @@ runtime::Task<void> H2Session<Client>::forward_h2(FrontStream& s, ClusterRuntime
   const config::Timeouts& to = cfg_->timeouts;
   const uint64_t wait_ns = uint64_t{to.backend_response_ms} * kMs;
   http::Request& req = s.req;
-  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  http1::Peer peer{client_ip_, client_port_, kScheme, front_port_, {}};
   const std::string_view request_id = http1::edit_request(req, peer, fwd);
   scratch_.clear();
   http::to_h2_fields(req, req.storage, scratch_);

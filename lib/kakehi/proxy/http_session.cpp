@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -145,6 +146,10 @@ class Session {
   std::optional<http1::ResponseParser> rparser_;
   std::string client_ip_;
   uint16_t client_port_ = 0;
+  uint16_t front_port_ = 0;   // the port the client connected to (X-Forwarded-Port, Forwarded)
+  std::string proxy_header_;  // the PROXY header for backends of clusters that send one
+  // The backend connection opened with proxy_header_, kept for this client's next request.
+  std::optional<WorkerCtx::Lease> own_;
   bool client_keep_ = true;
   bool request_done_ = false;  // the whole request (body included) has been read
   bool response_started_ = false;
@@ -166,6 +171,7 @@ runtime::Task<void> Session<Client>::run() {
     if (client_ip_.size() >= 2 && client_ip_.front() == '[')
       client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
   }
+  front_port_ = client_.relayed() ? client_.local_address().port() : l_->port;
   for (;;) {
     link_.idle = in_.empty();
     if ((l_->removed || w_.draining) && in_.empty()) break;
@@ -311,7 +317,8 @@ template <class Client>
 runtime::Task<uint16_t> Session<Client>::resend_on_fresh(WorkerCtx::Lease& lease,
                                                          const buffer::Slice& head) {
   ++w_.stats.stale_retries;
-  auto fresh = co_await w_.reconnect(*lease.backend, cfg_->timeouts.connect_ms);
+  auto fresh = co_await w_.reconnect(*lease.backend, cfg_->timeouts.connect_ms,
+                                     lease.dedicated ? proxy_header_ : std::string_view{});
   if (!fresh) co_return 503;
   lease.stream = std::move(*fresh);
   lease.reused = false;
@@ -328,19 +335,24 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
   if (cluster.snap->cluster.backend_protocol == config::BackendProtocol::Http2)
     co_return co_await forward_h2(cluster, sticky);
 
-  auto lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true);
+  const std::string_view proxy_header = proxy_header_for(*cluster.snap, client_, proxy_header_);
+  std::optional<WorkerCtx::Lease> lease;
+  if (own_) lease = co_await w_.resume(cluster, sticky, *std::exchange(own_, std::nullopt));
+  if (!lease) lease = co_await w_.acquire(cluster, sticky, to.connect_ms, true, proxy_header);
   if (!lease) co_return co_await answer(503, {}, !request_done_);
-  struct Release {  // the lease goes back to the pool (or is closed) on every path
+  struct Release {  // the lease goes back to the pool (or is closed, or kept) on every path
     WorkerCtx& w;
     WorkerCtx::Lease& lease;
+    std::optional<WorkerCtx::Lease>& keep;
     bool reusable = false;
-    ~Release() { w.release(lease, reusable); }
-  } release{w_, *lease};
+    ~Release() { w.release(lease, reusable, &keep); }
+  } release{w_, *lease, own_};
+  const std::string_view fresh_header = lease->dedicated ? proxy_header : std::string_view{};
 
   // With a body, a pooled connection is used only if it shows no sign of being closed: the
   // body cannot be replayed on a fresh one.
   if (lease->reused && !request_done_ && !looks_alive(lease->stream)) {
-    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms);
+    auto fresh = co_await w_.reconnect(*lease->backend, to.connect_ms, fresh_header);
     if (!fresh) co_return co_await answer(503, {}, true);
     lease->stream = std::move(*fresh);
     lease->reused = false;
@@ -351,7 +363,7 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward(ClusterRu
   fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
       fwd.forwarded = w_.opts.forwarding_headers;
   fwd.via = w_.opts.via;
-  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  http1::Peer peer{client_ip_, client_port_, kScheme, front_port_, {}};
   if (info.expect_continue) req.fields.remove("expect");  // answered here: see below
   const std::string_view request_id = http1::edit_request(req, peer, fwd, info.upgrade);
   const bool body = !request_done_;
@@ -545,7 +557,7 @@ runtime::Task<typename Session<Client>::Next> Session<Client>::forward_h2(Cluste
   fwd.x_forwarded_for = fwd.x_forwarded_proto = fwd.x_forwarded_port = fwd.x_forwarded_host =
       fwd.forwarded = w_.opts.forwarding_headers;
   fwd.via = w_.opts.via;
-  http1::Peer peer{client_ip_, client_port_, kScheme, l_->port, {}};
+  http1::Peer peer{client_ip_, client_port_, kScheme, front_port_, {}};
   if (info.expect_continue) req.fields.remove("expect");  // answered here: see below
   const std::string_view request_id = http1::edit_request(req, peer, fwd, false);
   std::vector<http::Field> fields;

@@ -163,13 +163,16 @@ class WorkerCtx {
     BackendPtr backend;
     BackendStream stream;
     bool reused = false;
-    size_t index = 0;  ///< position in the cluster's backends
+    size_t index = 0;        ///< position in the cluster's backends
+    bool dedicated = false;  ///< opened with one client's PROXY header: never pooled
   };
   /// Picks a backend of `cluster` (sticky id first when given) and connects to it, trying other
-  /// backends on failure (bounded by opts.connect_attempts). Empty: no backend could be used
-  /// (`*all_down` tells whether none was eligible at all).
+  /// backends on failure (bounded by opts.connect_attempts). Empty: no backend could be used.
+  /// `proxy_header`: the PROXY protocol header of the client (proxy_header_for), for a cluster
+  /// whose send_proxy_protocol is set: a new connection is opened and starts with it.
   runtime::Task<std::optional<Lease>> acquire(ClusterRuntime& cluster, std::string_view sticky_id,
-                                              uint32_t connect_timeout_ms, bool allow_pooled);
+                                              uint32_t connect_timeout_ms, bool allow_pooled,
+                                              std::string_view proxy_header = {});
   /// The backend of `cluster` to use next: the sticky one when `sticky_id` names an eligible
   /// backend, else the balancer's pick; backends in `tried` are not eligible.
   std::optional<size_t> pick(ClusterRuntime& cluster, std::string_view sticky_id,
@@ -182,16 +185,27 @@ class WorkerCtx {
     b.consecutive_failures = 0;
     b.down_until_ns = 0;
   }
-  /// A fresh connection to the same backend (after a stale pooled one failed).
+  /// A fresh connection to the same backend (after a stale pooled one failed), starting with
+  /// `proxy_header` when not empty (a dedicated lease's).
   runtime::Task<std::optional<BackendStream>> reconnect(BackendRuntime& b,
-                                                        uint32_t connect_timeout_ms);
+                                                        uint32_t connect_timeout_ms,
+                                                        std::string_view proxy_header = {});
+  /// A dedicated connection a session kept from its previous request (release's `keep`), as
+  /// the lease for its next request to `cluster`: empty (and `own` closed) when its backend
+  /// left the cluster or is down, the sticky id names another backend, or the backend closed it.
+  runtime::Task<std::optional<Lease>> resume(ClusterRuntime& cluster, std::string_view sticky_id,
+                                             Lease own);
   /// Connects (and, for a TLS backend, runs the handshake) within `connect_timeout_ms`.
   /// `require_h2`: a TLS backend must select ALPN "h2" (else ENOPROTOOPT; EPROTO: TLS failed).
+  /// `proxy_header` is sent first (before any TLS), when not empty.
   runtime::Task<Result<BackendStream, net::Errno>> connect(BackendRuntime& b,
                                                            uint32_t connect_timeout_ms,
-                                                           bool require_h2 = false);
-  /// Ends a request on `lease`: back to the pool when `reusable`, else closed.
-  void release(Lease& lease, bool reusable);
+                                                           bool require_h2 = false,
+                                                           std::string_view proxy_header = {});
+  /// Ends a request on `lease`: back to the pool when `reusable`, else closed. A reusable
+  /// dedicated lease (it carries one client's PROXY header) goes to `*keep` when given, for
+  /// that client's next request (resume()), instead of being closed.
+  void release(Lease& lease, bool reusable, std::optional<Lease>* keep = nullptr);
 
  private:
   buffer::Slice slab_;  ///< the current head slab buffer (whole buffer)
@@ -241,5 +255,30 @@ runtime::Task<void> h2_session(WorkerCtx& w, ListenerPtr l, TlsStream client);
 /// Whether `bytes` are a prefix of the HTTP/2 connection preface (or start with all of it).
 [[nodiscard]] bool is_h2_preface_start(std::string_view bytes) noexcept;
 runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client);
+
+// PROXY protocol (proxy_header.cpp, docs/proxy_protocol.md).
+/// Reads the PROXY protocol header `client` must start with (a listener with
+/// accept_proxy_protocol) until `deadline_ns`. True: a valid header; the stream now reports the
+/// client addresses it carried (when it carried TCP ones), and the bytes after it are read
+/// next. False: none came in time, or it was invalid (counted): close the connection.
+runtime::Task<bool> read_proxy_header(WorkerCtx& w, net::TcpStream& client, uint64_t deadline_ns);
+/// The header a backend connection of a cluster with send_proxy_protocol `v` starts with, for a
+/// client at `peer` that connected to `local` (v1 UNKNOWN / v2 LOCAL when they are not IP
+/// addresses).
+std::string build_proxy_header(config::ProxyProtocolVersion v, const net::Address& peer,
+                               const net::Address& local);
+/// A session's PROXY header for `cluster`: empty when the cluster sends none, else built once
+/// from the client stream's endpoints into `cache`.
+template <class Client>
+std::string_view proxy_header_for(const ClusterSnapshot& cluster, const Client& client,
+                                  std::string& cache) {
+  const config::ProxyProtocolVersion v = cluster.cluster.send_proxy_protocol;
+  if (v == config::ProxyProtocolVersion::None) return {};
+  // v1 lines start with 'P', v2 headers with '\r': a cached one of the other version is rebuilt.
+  const char first = v == config::ProxyProtocolVersion::V1 ? 'P' : '\r';
+  if (cache.empty() || cache.front() != first)
+    cache = build_proxy_header(v, client.peer_address(), client.local_address());
+  return cache;
+}
 
 }  // namespace kakehi::proxy::detail

@@ -70,8 +70,10 @@ struct ProxyStats {
   uint64_t h2_connections = 0;              ///< HTTP/2 client connections (h2c and h2 over TLS)
   uint64_t h2_streams = 0;                  ///< HTTP/2 request streams opened by clients
   uint64_t h2_client_resets = 0;            ///< streams the clients reset (RST_STREAM)
-  uint64_t h2_flood_trips = 0;      ///< connections ended for a flood limit (ENHANCE_YOUR_CALM)
-  uint64_t h2_protocol_errors = 0;  ///< connections ended for another protocol error
+  uint64_t h2_flood_trips = 0;         ///< connections ended for a flood limit (ENHANCE_YOUR_CALM)
+  uint64_t h2_protocol_errors = 0;     ///< connections ended for another protocol error
+  uint64_t proxy_headers = 0;          ///< PROXY protocol headers accepted (accept_proxy_protocol)
+  uint64_t proxy_header_failures = 0;  ///< connections closed for an invalid or missing one
   ProxyStats& operator+=(const ProxyStats& o);
 };
 

@@ -34,7 +34,9 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
     co_return;
   }
   link.idle = false;
-  auto lease = co_await w.acquire(*cluster, {}, cfg->timeouts.connect_ms, false);
+  std::string proxy_header;
+  auto lease = co_await w.acquire(*cluster, {}, cfg->timeouts.connect_ms, false,
+                                  proxy_header_for(*cluster->snap, client, proxy_header));
   if (!lease) {
     link.unlink();
     co_await client.close();
@@ -45,6 +47,44 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
   link.unlink();  // before the fd number can be reused
   co_await client.close();
 }
+
+namespace {
+
+runtime::Task<void> session(WorkerCtx& w, ListenerPtr l, net::TcpStream client) {
+  switch (l->kind) {
+    case config::ListenerKind::Tcp:
+      return tcp_session(w, std::move(l), std::move(client));
+    case config::ListenerKind::Https:
+      return https_session(w, std::move(l), std::move(client));
+    case config::ListenerKind::Http:
+      break;
+  }
+  return http_session(w, std::move(l), std::move(client));
+}
+
+// A listener with accept_proxy_protocol: the header first, within the request head timeout,
+// then the listener's session on the bytes that follow. While it waits, the connection counts
+// as an idle session (a drain or a listener removal closes it).
+runtime::Task<void> proxied_session(WorkerCtx& w, ListenerPtr l, net::TcpStream client,
+                                    uint64_t deadline_ns) {
+  bool ok;
+  {
+    SessionCount count(w, *l);
+    SessionLink link;
+    link.fd = client.fd();
+    link.listener = l.get();
+    w.sessions.push_back(link);
+    ok = co_await read_proxy_header(w, client, deadline_ns);
+    link.unlink();
+  }
+  if (!ok) {
+    co_await client.close();
+    co_return;
+  }
+  co_await session(w, std::move(l), std::move(client));
+}
+
+}  // namespace
 
 runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l) {
   log::Throttle failure_log;
@@ -64,16 +104,11 @@ runtime::Task<void> accept_loop(WorkerCtx& w, ListenerPtr l) {
         (cfg->limits.max_connections != 0 && l->sessions >= cfg->limits.max_connections)) {
       continue;  // closed by the stream's destructor
     }
-    switch (l->kind) {
-      case config::ListenerKind::Tcp:
-        w.worker.spawn(tcp_session(w, l, std::move(*s)));
-        break;
-      case config::ListenerKind::Https:
-        w.worker.spawn(https_session(w, l, std::move(*s)));
-        break;
-      case config::ListenerKind::Http:
-        w.worker.spawn(http_session(w, l, std::move(*s)));
-        break;
+    if (cfg->accept_proxy_protocol) {
+      const uint64_t deadline = w.worker.now() + uint64_t{cfg->timeouts.request_head_ms} * kMs;
+      w.worker.spawn(proxied_session(w, l, std::move(*s), deadline));
+    } else {
+      w.worker.spawn(session(w, l, std::move(*s)));
     }
   }
 }

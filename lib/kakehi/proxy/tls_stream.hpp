@@ -35,6 +35,8 @@ class BasicTlsStream {
 
   int fd() const noexcept { return tcp_.fd(); }
   net::Address peer_address() const { return tcp_.peer_address(); }
+  net::Address local_address() const { return tcp_.local_address(); }
+  bool relayed() const noexcept { return tcp_.relayed(); }
   bool has_pending_input() const noexcept {
     return !opened_->empty() || !conn_->plaintext().empty() || tcp_.has_pending_input();
   }

@@ -408,7 +408,8 @@ def test_check(tmp, origin_a):
                        timeout=10)
     check(r.returncode == 2, f"--check bad exit code {r.returncode}")
     check(r.stderr.strip() == f"kakehi: {bad}:4:1: listeners[0]: unknown key \"bogus\" "
-          "(allowed: address, kind, active, timeouts, limits, answers, tls, http2)",
+          "(allowed: address, kind, active, timeouts, limits, answers, tls, http2, "
+          "accept_proxy_protocol)",
           "--check bad message: " + r.stderr)
     r = subprocess.run([KAKEHI, "-c", os.path.join(tmp, "missing.toml")], capture_output=True,
                        text=True, timeout=10)

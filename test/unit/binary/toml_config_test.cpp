@@ -666,3 +666,44 @@ backend_protocol = "http2"
       e.message.find("cluster \"c\": backend_tls.alpn: backend_protocol \"http2\" needs \"h2\"") !=
       std::string::npos);
 }
+
+TEST_CASE("PROXY protocol: accept_proxy_protocol and send_proxy_protocol") {
+  auto r = load(R"(
+[[listeners]]
+address = "127.0.0.1:8080"
+accept_proxy_protocol = true
+[[listeners]]
+address = "127.0.0.1:8081"
+
+[[clusters]]
+id = "v1"
+send_proxy_protocol = "v1"
+[[clusters]]
+id = "v2"
+send_proxy_protocol = "v2"
+[[clusters]]
+id = "none"
+)");
+  REQUIRE(r.has_value());
+  CHECK(r->state.listeners.at("127.0.0.1:8080").accept_proxy_protocol);
+  CHECK_FALSE(r->state.listeners.at("127.0.0.1:8081").accept_proxy_protocol);
+  CHECK(r->state.clusters.at("v1").send_proxy_protocol == config::ProxyProtocolVersion::V1);
+  CHECK(r->state.clusters.at("v2").send_proxy_protocol == config::ProxyProtocolVersion::V2);
+  CHECK(r->state.clusters.at("none").send_proxy_protocol == config::ProxyProtocolVersion::None);
+
+  LoadError e = error_of("[[clusters]]\nid = \"c\"\nsend_proxy_protocol = \"v3\"\n");
+  CHECK(e.line == 3);
+  CHECK(e.message ==
+        "clusters[0].send_proxy_protocol: unknown value \"v3\" (expected none, v1, v2)");
+  e = error_of("[[listeners]]\naddress = \"127.0.0.1:80\"\naccept_proxy_protocol = \"yes\"\n");
+  CHECK(e.line == 3);
+  CHECK(e.message ==
+        "listeners[0].accept_proxy_protocol: expected a boolean (true or false), got a string");
+  e = error_of(R"([[clusters]]
+id = "c"
+backend_protocol = "http2"
+send_proxy_protocol = "v2"
+)");
+  CHECK(e.message.find("cluster \"c\": send_proxy_protocol: needs backend_protocol \"http1\"") !=
+        std::string::npos);
+}

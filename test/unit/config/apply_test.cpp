@@ -265,6 +265,23 @@ TEST_CASE("backend_protocol http2 over TLS needs \"h2\" among the offered protoc
   CHECK(apply(s, {req("x", AddCluster{c})}).has_value());
 }
 
+TEST_CASE("send_proxy_protocol needs HTTP/1.1 backends") {
+  const State s = applied(basic_setup());
+  auto c = cluster("c7");
+  c.send_proxy_protocol = ProxyProtocolVersion::V2;
+  CHECK(apply(s, {req("x", AddCluster{c})}).has_value());
+  c.backend_protocol = BackendProtocol::Http2;
+  const DiffError e = rejected(s, {req("x", AddCluster{c})});
+  CHECK(e.field == "send_proxy_protocol");
+  CHECK(e.reason.find("http1") != std::string::npos);
+  auto update = s.clusters.at("c1");
+  update.backend_protocol = BackendProtocol::Http2;
+  update.send_proxy_protocol = ProxyProtocolVersion::V1;
+  CHECK(rejected(s, {req("x", UpdateCluster{update})}).field == "send_proxy_protocol");
+  update.send_proxy_protocol = ProxyProtocolVersion::None;
+  CHECK(apply(s, {req("x", UpdateCluster{update})}).has_value());
+}
+
 TEST_CASE("idempotence: identical re-add is ok, different re-add, missing update/remove fail") {
   const State s = applied(basic_setup());
   auto again = apply(s, basic_setup());

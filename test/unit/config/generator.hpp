@@ -56,6 +56,7 @@ class StateGenerator {
         l.http2.max_frame_size = 16384 << below(3);
         l.http2.max_pings_per_second = static_cast<uint32_t>(1 + below(10));
       }
+      l.accept_proxy_protocol = chance(20);
       s.listeners.emplace(l.address, l);
     }
   }
@@ -79,6 +80,8 @@ class StateGenerator {
         c.backend_protocol = BackendProtocol::Http2;
         if (c.backend_tls.enabled) c.backend_tls.alpn = {"h2"};
       }
+      if (c.backend_protocol == BackendProtocol::Http1 && chance(20))
+        c.send_proxy_protocol = chance(50) ? ProxyProtocolVersion::V1 : ProxyProtocolVersion::V2;
       s.clusters.emplace(c.id, c);
     }
   }
