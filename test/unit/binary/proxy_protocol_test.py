@@ -3,7 +3,8 @@
 
 Receiving (listeners with accept_proxy_protocol): v1 and v2 headers written by this script's own
 encoder with addresses that are not the socket's, a header split over two writes, UNKNOWN and
-LOCAL, HTTP/1.1, h2c and HTTPS after the header; curl --haproxy-protocol (HTTP, HTTPS) and
+LOCAL, HTTP/1.1, h2c and HTTPS after the header; a listener made to require it by SIGHUP
+(connections accepted before go on without); curl --haproxy-protocol (HTTP, HTTPS) and
 haproxy's send-proxy-v2 in front; a missing, a malformed and a late header close the
 connection. Sending (clusters with send_proxy_protocol v1/v2, HTTP and TCP listeners): nginx
 behind kakehi with `listen ... proxy_protocol` reports the addresses it was given, the client
@@ -155,6 +156,29 @@ def get(host="x"):
     return f"GET /p HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
 
 
+def read_response(sock, timeout=5.0):
+    """One response with a Content-Length from a keep-alive socket: (status line, body)."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = sock.recv(65536)
+        if not d:
+            return None, ""
+        data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        d = sock.recv(65536)
+        if not d:
+            break
+        body += d
+    return head.split(b"\r\n")[0].decode(), body.decode(errors="replace")
+
+
 def body_of(resp):
     return resp.partition(b"\r\n\r\n")[2].decode(errors="replace")
 
@@ -263,6 +287,30 @@ id = "o"
     # The listener without accept_proxy_protocol serves plain requests still.
     r = exchange(plain_port, [get()])
     check(body_of(r) == f"xff=127.0.0.1 port={plain_port} proto=http", f"plain listener: {r!r}")
+
+    # Live: SIGHUP makes the plain listener require a header. A connection accepted before is
+    # still served without one; new ones need it.
+    early = socket.create_connection(("127.0.0.1", plain_port), timeout=5)
+    keep = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    early.sendall(keep)
+    check(read_response(early)[1] == f"xff=127.0.0.1 port={plain_port} proto=http",
+          "keep-alive connection before the reload")
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace(f'address = "127.0.0.1:{plain_port}"\n',
+                             f'address = "127.0.0.1:{plain_port}"\naccept_proxy_protocol = true\n'))
+    k.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and exchange(plain_port, [get()]) != b"":
+        time.sleep(0.05)
+    check(exchange(plain_port, [get()]) == b"", "after the reload a request needs the header")
+    r = exchange(plain_port, [v1("192.0.2.77", "192.0.2.78", 1000, 2000) + get()])
+    check(body_of(r) == "xff=192.0.2.77 port=2000 proto=http", f"after the reload: {r!r}")
+    early.sendall(keep)
+    check(read_response(early)[1] == f"xff=127.0.0.1 port={plain_port} proto=http",
+          "the connection accepted before the reload is still served")
+    early.close()
 
     # haproxy in front (TCP mode, send-proxy-v2), the client on 127.0.0.2.
     hport = free_port()
