@@ -24,25 +24,9 @@ import tempfile
 import threading
 import time
 
+from binary_support import PROCS, check, finish, free_port
+
 KAKEHI = os.path.abspath(sys.argv[1])
-PROCS = []  # every child we start, stopped by PID at the end
-FAILURES = []
-CHECKS = 0
-
-
-def check(cond, what):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        FAILURES.append(what)
-        print(f"FAIL: {what}", flush=True)
-    return cond
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_free(port):
@@ -600,18 +584,11 @@ def main():
         test_keepalive_after_quiet(tmp, origin_a)
         test_embedded_default()
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                FAILURES.append(f"pid {p.pid} did not exit after SIGKILL")
+        status = finish()
         origin_a.close()
         origin_b.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{CHECKS} checks, {len(FAILURES)} failed", flush=True)
-    return 1 if FAILURES else 0
+    return status
 
 
 if __name__ == "__main__":

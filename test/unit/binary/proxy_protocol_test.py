@@ -28,26 +28,10 @@ import tempfile
 import threading
 import time
 
+from binary_support import PROCS, check, finish, free_port
+
 KAKEHI = os.path.abspath(sys.argv[1])
-PROCS = []
-FAILURES = []
-CHECKS = 0
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-
-
-def check(cond, what):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        FAILURES.append(what)
-        print(f"FAIL: {what}", flush=True)
-    return cond
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=10.0):
@@ -62,7 +46,7 @@ def wait_port(port, timeout=10.0):
 
 
 def start(args, **kw):
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, **kw)  # stderr: the test's log
     PROCS.append(p)
     return p
 
@@ -454,17 +438,10 @@ def main():
         test_accept(tmp, origin)
         test_send(tmp, origin)
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                FAILURES.append(f"pid {p.pid} did not exit after SIGKILL")
+        status = finish()
         origin.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{CHECKS} checks, {len(FAILURES)} failed", flush=True)
-    return 1 if FAILURES else 0
+    return status
 
 
 if __name__ == "__main__":
