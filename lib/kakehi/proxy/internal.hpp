@@ -264,9 +264,10 @@ runtime::Task<void> tcp_session(WorkerCtx& w, ListenerPtr l, net::TcpStream clie
 runtime::Task<bool> read_proxy_header(WorkerCtx& w, net::TcpStream& client, uint64_t deadline_ns);
 /// The header a backend connection of a cluster with send_proxy_protocol `v` starts with, for a
 /// client at `peer` that connected to `local` (v1 UNKNOWN / v2 LOCAL when they are not IP
-/// addresses).
+/// addresses). `tls`: the client's TLS handshake, for a client over TLS: v2 then carries the
+/// ALPN, AUTHORITY (SNI) and SSL (version, cipher) TLVs.
 std::string build_proxy_header(config::ProxyProtocolVersion v, const net::Address& peer,
-                               const net::Address& local);
+                               const net::Address& local, const tls::HandshakeInfo* tls = nullptr);
 /// A session's PROXY header for `cluster`: empty when the cluster sends none, else built once
 /// from the client stream's endpoints into `cache`.
 template <class Client>
@@ -276,8 +277,12 @@ std::string_view proxy_header_for(const ClusterSnapshot& cluster, const Client& 
   if (v == config::ProxyProtocolVersion::None) return {};
   // v1 lines start with 'P', v2 headers with '\r': a cached one of the other version is rebuilt.
   const char first = v == config::ProxyProtocolVersion::V1 ? 'P' : '\r';
-  if (cache.empty() || cache.front() != first)
-    cache = build_proxy_header(v, client.peer_address(), client.local_address());
+  if (cache.empty() || cache.front() != first) {
+    const tls::HandshakeInfo* info = nullptr;
+    if constexpr (requires { client.connection().handshake(); })
+      info = &client.connection().handshake();
+    cache = build_proxy_header(v, client.peer_address(), client.local_address(), info);
+  }
   return cache;
 }
 

@@ -14,6 +14,10 @@ namespace pp = proxy_protocol;
 
 namespace {
 
+// Sub-TLVs of the SSL TLV (doc/proxy-protocol.txt §2.2.5).
+constexpr uint8_t kSslVersion = 0x21;
+constexpr uint8_t kSslCipher = 0x23;
+
 net::Address to_address(pp::Family f, const std::array<uint8_t, 16>& addr, uint16_t port) {
   if (f == pp::Family::Inet) {
     sockaddr_in a{};
@@ -76,7 +80,7 @@ runtime::Task<bool> read_proxy_header(WorkerCtx& w, net::TcpStream& client, uint
 }
 
 std::string build_proxy_header(config::ProxyProtocolVersion v, const net::Address& peer,
-                               const net::Address& local) {
+                               const net::Address& local, const tls::HandshakeInfo* tls) {
   pp::Header h;
   h.version = v == config::ProxyProtocolVersion::V1 ? 1 : 2;
   if (peer.family() == local.family() && from_address(peer, h.src_addr, h.src_port) &&
@@ -88,7 +92,25 @@ std::string build_proxy_header(config::ProxyProtocolVersion v, const net::Addres
     // with the UNSPEC family says the same, but haproxy 2.6 refuses it.)
     h.command = pp::Command::Local;
   }
-  return h.version == 1 ? pp::encode_v1(h) : pp::encode_v2(h);
+  if (h.version == 1) return pp::encode_v1(h);
+  if (tls && h.command == pp::Command::Proxy) {
+    if (!tls->alpn.empty()) h.tlvs.push_back({pp::tlv::kAlpn, tls->alpn});
+    if (!tls->server_name.empty()) h.tlvs.push_back({pp::tlv::kAuthority, tls->server_name});
+    // SSL: client flags (connected over TLS, no client certificate), then the 4-byte verify
+    // result, non-zero as no client certificate was verified, then the sub-TLVs.
+    std::string ssl{'\x01', '\0', '\0', '\0', '\x01'};
+    auto sub_tlv = [&ssl](uint8_t type, std::string_view value) {
+      if (value.empty() || value.size() > 0xffff) return;
+      ssl.push_back(static_cast<char>(type));
+      ssl.push_back(static_cast<char>(value.size() >> 8));
+      ssl.push_back(static_cast<char>(value.size() & 0xff));
+      ssl.append(value);
+    };
+    sub_tlv(kSslVersion, tls->version);
+    sub_tlv(kSslCipher, tls->cipher);
+    h.tlvs.push_back({pp::tlv::kSsl, std::move(ssl)});
+  }
+  return pp::encode_v2(h);
 }
 
 }  // namespace kakehi::proxy::detail

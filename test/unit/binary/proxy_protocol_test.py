@@ -9,7 +9,8 @@ haproxy's send-proxy-v2 in front; a missing, a malformed and a late header close
 connection. Sending (clusters with send_proxy_protocol v1/v2, HTTP and TCP listeners): nginx
 behind kakehi with `listen ... proxy_protocol` reports the addresses it was given, the client
 connecting from 127.0.0.2 and 127.0.0.3 in turn (a connection is never reused for another
-client, but kept for that client's next request). Every process is stopped by PID; every wait
+client, but kept for that client's next request); from an HTTPS listener the v2 header carries
+ALPN, AUTHORITY and SSL TLVs (read by this script and by haproxy). Every process is stopped by PID; every wait
 is bounded. Skips (exit 77) without haproxy, nginx, curl or openssl.
 
 usage: proxy_protocol_test.py PATH/TO/kakehi
@@ -88,6 +89,79 @@ class EchoOrigin:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class V2Origin:
+    """Reads the v2 header each connection starts with (our own reader, from the spec), then
+    one HTTP request, and answers with what the header carried: `src=ADDR:PORT alpn=...
+    authority=... ssl=CLIENT/VERIFY version=... cipher=...`."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _read(c, n):
+        out = b""
+        while len(out) < n:
+            d = c.recv(n - len(out))
+            if not d:
+                raise EOFError
+            out += d
+        return out
+
+    def _one(self, c):
+        c.settimeout(5)
+        try:
+            fixed = self._read(c, 16)
+            if fixed[:12] != V2_SIG:
+                return
+            rest = self._read(c, struct.unpack("!H", fixed[14:16])[0])
+            fam = fixed[13] >> 4
+            n = 4 if fam == 1 else 16
+            src = ipaddress.ip_address(rest[:n])
+            sport = struct.unpack("!H", rest[2 * n:2 * n + 2])[0]
+            tlvs, i = {}, 2 * n + 4
+            while i + 3 <= len(rest):
+                t, ln = rest[i], struct.unpack("!H", rest[i + 1:i + 3])[0]
+                tlvs[t] = rest[i + 3:i + 3 + ln]
+                i += 3 + ln
+            info = {"src": f"{src}:{sport}", "alpn": tlvs.get(1, b"").decode(),
+                    "authority": tlvs.get(2, b"").decode()}
+            ssl_tlv = tlvs.get(0x20, b"")
+            if len(ssl_tlv) >= 5:
+                info["ssl"] = f"{ssl_tlv[0]}/{struct.unpack('!I', ssl_tlv[1:5])[0]}"
+                j = 5
+                while j + 3 <= len(ssl_tlv):
+                    t, ln = ssl_tlv[j], struct.unpack("!H", ssl_tlv[j + 1:j + 3])[0]
+                    name = {0x21: "version", 0x23: "cipher"}.get(t, hex(t))
+                    info[name] = ssl_tlv[j + 3:j + 3 + ln].decode()
+                    j += 3 + ln
+            head = b""
+            while b"\r\n\r\n" not in head:
+                d = c.recv(65536)
+                if not d:
+                    return
+                head += d
+            body = " ".join(f"{k}={v}" for k, v in info.items()).encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                      % len(body) + body)
+        except (OSError, EOFError, ValueError, IndexError):
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
 
 
 def v1(src, dst, sport, dport):
@@ -324,6 +398,85 @@ backend be
     check(k.wait(timeout=10) == 0, "accepting proxy exits cleanly")
 
 
+def test_send_tls(tmp):
+    """v2 from an HTTPS listener carries the client's TLS facts as TLVs."""
+    v2o = V2Origin()
+    c, k = cert(tmp)
+    hp_port, ps, pd = free_port(), free_port(), free_port()
+    hconf = os.path.join(tmp, "haproxy-recv.cfg")
+    with open(hconf, "w") as f:
+        f.write(f"""
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 10s
+  timeout server 10s
+frontend fe
+  bind 127.0.0.1:{hp_port} accept-proxy
+  http-request return status 200 content-type text/plain lf-string "%[fc_pp_authority] %[src]"
+""")
+    hap = start(["haproxy", "-db", "-f", hconf])
+    conf = os.path.join(tmp, "send-tls.toml")
+    with open(conf, "w") as f:
+        f.write(f"""
+[proxy]
+workers = 1
+
+[[listeners]]
+address = "127.0.0.1:{ps}"
+kind = "https"
+[[listeners]]
+address = "127.0.0.1:{pd}"
+kind = "https"
+
+[[certificates]]
+id = "c"
+listener = "127.0.0.1:{ps}"
+certificate = "{c}"
+key = "{k}"
+[[certificates]]
+id = "d"
+listener = "127.0.0.1:{pd}"
+certificate = "{c}"
+key = "{k}"
+
+[[clusters]]
+id = "ours"
+send_proxy_protocol = "v2"
+  [[clusters.backends]]
+  address = "127.0.0.1:{v2o.port}"
+  [[clusters.frontends]]
+  id = "s"
+  listener = "127.0.0.1:{ps}"
+
+[[clusters]]
+id = "haproxy"
+send_proxy_protocol = "v2"
+  [[clusters.backends]]
+  address = "127.0.0.1:{hp_port}"
+  [[clusters.frontends]]
+  id = "d"
+  listener = "127.0.0.1:{pd}"
+""")
+    kk = start([KAKEHI, "-c", conf])
+    if check(wait_port(ps) and wait_port(pd) and wait_port(hp_port), "TLS sender starts"):
+        for flag, alpn in (("--http1.1", "http/1.1"), ("--http2", "h2")):
+            code, body = curl(["-k", flag, "--interface", "127.0.0.2",
+                               f"https://localhost:{ps}/"])
+            info = dict(kv.split("=", 1) for kv in body.split(" ") if "=" in kv)
+            check(code == "200" and info.get("src", "").startswith("127.0.0.2:") and
+                  info.get("alpn") == alpn and info.get("authority") == "localhost" and
+                  info.get("ssl") == "1/1" and info.get("version", "").startswith("TLSv1.") and
+                  info.get("cipher"), f"v2 TLVs from an HTTPS client ({flag}): {code} {body}")
+        code, body = curl(["-k", "--interface", "127.0.0.3", f"https://localhost:{pd}/"])
+        check(code == "200" and body == "localhost 127.0.0.3",
+              f"haproxy reads the AUTHORITY TLV: {code} {body}")
+    kk.send_signal(signal.SIGINT)
+    check(kk.wait(timeout=10) == 0, "TLS sender exits cleanly")
+    stop(hap)
+    v2o.close()
+
+
 def test_send(tmp, origin):
     nport = free_port()
     nconf = os.path.join(tmp, "nginx.conf")
@@ -437,6 +590,7 @@ def main():
     try:
         test_accept(tmp, origin)
         test_send(tmp, origin)
+        test_send_tls(tmp)
     finally:
         status = finish()
         origin.close()
