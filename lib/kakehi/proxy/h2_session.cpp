@@ -240,15 +240,10 @@ runtime::Task<void> H2Session<Client>::read_loop(buffer::BufferChain received) {
   link_.idle = false;
   link_.drain = &on_drain;
   w_.sessions.push_back(link_);
-  if (w_.opts.forwarding_headers) {
-    net::Address peer = client_.peer_address();
-    client_ip_ = peer.to_string();
-    client_port_ = peer.port();
-    if (size_t colon = client_ip_.rfind(':'); colon != std::string::npos) client_ip_.resize(colon);
-    if (client_ip_.size() >= 2 && client_ip_.front() == '[')
-      client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
-  }
-  front_port_ = client_.relayed() ? client_.local_address().port() : l_->port;
+  ClientFacts facts = client_facts(client_, l_->port, w_.opts.forwarding_headers);
+  client_ip_ = std::move(facts.ip);
+  client_port_ = facts.port;
+  front_port_ = facts.front_port;
   // Its reads must go on while backend data waits for its WINDOW_UPDATEs in the shared pool.
   client_.set_priority_reads();
   conn_.start(to_ms(now()));

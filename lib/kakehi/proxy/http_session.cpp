@@ -162,16 +162,10 @@ runtime::Task<void> Session<Client>::run() {
   link_.fd = client_.fd();
   link_.listener = l_.get();
   w_.sessions.push_back(link_);
-  if (w_.opts.forwarding_headers) {
-    net::Address peer = client_.peer_address();
-    client_ip_ = peer.to_string();
-    client_port_ = peer.port();
-    if (size_t colon = client_ip_.rfind(':'); colon != std::string::npos)
-      client_ip_.resize(colon);  // "[::1]:5000" -> "[::1]", "1.2.3.4:5000" -> "1.2.3.4"
-    if (client_ip_.size() >= 2 && client_ip_.front() == '[')
-      client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
-  }
-  front_port_ = client_.relayed() ? client_.local_address().port() : l_->port;
+  ClientFacts facts = client_facts(client_, l_->port, w_.opts.forwarding_headers);
+  client_ip_ = std::move(facts.ip);
+  client_port_ = facts.port;
+  front_port_ = facts.front_port;
   for (;;) {
     link_.idle = in_.empty();
     if ((l_->removed || w_.draining) && in_.empty()) break;

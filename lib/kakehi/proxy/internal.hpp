@@ -268,6 +268,28 @@ runtime::Task<bool> read_proxy_header(WorkerCtx& w, net::TcpStream& client, uint
 /// ALPN, AUTHORITY (SNI) and SSL (version, cipher) TLVs.
 std::string build_proxy_header(config::ProxyProtocolVersion v, const net::Address& peer,
                                const net::Address& local, const tls::HandshakeInfo* tls = nullptr);
+/// Who a client session serves, for the forwarding fields: the client's address without
+/// brackets and its port (only when `forwarding`: a getpeername otherwise saved), and the port
+/// it connected to (the relayed one after a PROXY header, else the listener's).
+struct ClientFacts {
+  std::string ip;
+  uint16_t port = 0;
+  uint16_t front_port = 0;
+};
+template <class Client>
+ClientFacts client_facts(const Client& client, uint16_t listener_port, bool forwarding) {
+  ClientFacts f;
+  if (forwarding) {
+    const net::Address peer = client.peer_address();
+    f.ip = peer.to_string();
+    f.port = peer.port();
+    if (size_t colon = f.ip.rfind(':'); colon != std::string::npos)
+      f.ip.resize(colon);  // "[::1]:5000" -> "[::1]", "1.2.3.4:5000" -> "1.2.3.4"
+    if (f.ip.size() >= 2 && f.ip.front() == '[') f.ip = f.ip.substr(1, f.ip.size() - 2);
+  }
+  f.front_port = client.relayed() ? client.local_address().port() : listener_port;
+  return f;
+}
 /// A session's PROXY header for `cluster`: empty when the cluster sends none, else built once
 /// from the client stream's endpoints into `cache`.
 template <class Client>
